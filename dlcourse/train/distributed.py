@@ -47,18 +47,12 @@ def initialize(coordinator_address: str | None = None,
         raise ValueError(f"process_id must be in [0, {num_processes}), got {process_id}")
     if _initialized:
         return True
-    if jax.config.jax_platforms in (None, "", "cpu") or not any(
-            d.platform != "cpu" for d in _safe_backends()):
-        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    # Only affects the CPU backend: its cross-process collectives go through gloo.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(coordinator_address=coordinator_address,
                                num_processes=num_processes, process_id=process_id)
     _initialized = True
     return True
-
-
-def _safe_backends():
-    """Devices visible without initializing a backend (empty before initialization)."""
-    return []
 
 
 def is_main_process() -> bool:
