@@ -1,0 +1,124 @@
+"""Populations: many trials of one structure trained as one compiled, sharded program.
+
+Trials that share their structural hyperparameters differ only in *numbers* (learning rate, β's,
+λ, …) and PRNG keys, so ``jax.jit(jax.vmap(trainable.train))`` over stacked hyperparameters
+``{name: [n]}`` and keys ``[n, 2]`` trains all of them at once. The leading (trial) axis is sharded
+over a one-axis mesh ``('trial',)`` spanning the given devices (by default ``jax.devices()``: every
+device of every host under ``jax.distributed``); the population is padded to a multiple of the
+device count by repeating its last trial, and the results come back replicated on every process.
+
+Each trial under ``vmap`` is independent: a diverged trial freezes its own state
+(:meth:`Trainable.guarded_epoch`) and cannot touch its neighbours.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from dlcourse.train.trainable import Trainable
+
+__all__ = ["Population", "trial_keys", "plan_chunks", "stack_hparams"]
+
+
+def trial_keys(seed: int, trial_ids: Sequence[int]) -> np.ndarray:
+    """PRNG keys ``fold_in(PRNGKey(seed), id)`` for each trial id, as uint32 ``[n, 2]``."""
+    base = jax.random.PRNGKey(seed)
+    ids = np.asarray(list(trial_ids), dtype=np.uint32)
+    if ids.size == 0:
+        return np.zeros((0, 2), np.uint32)
+    return np.asarray(jax.vmap(lambda i: jax.random.fold_in(base, i))(ids))
+
+
+def stack_hparams(trainable: Trainable, values: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
+    """``{name: float32[n]}`` over ``trainable.hparams``: each trial's value, else the default.
+
+    Raises:
+      ValueError: a trial names a hyperparameter the trainable does not read.
+    """
+    for trial in values:
+        unknown = sorted(set(trial) - set(trainable.hparams))
+        if unknown:
+            raise ValueError(f"{unknown} are not numeric hyperparameters of this experiment "
+                             f"(it reads {sorted(trainable.hparams)})")
+    return {name: np.asarray([float(trial.get(name, default)) for trial in values], np.float32)
+            for name, default in trainable.hparams.items()}
+
+
+def plan_chunks(trial_ids: Sequence[int], chunk_size: int | None, device_count: int) -> list[list[int]]:
+    """Splits a group's trial ids (in id order) into equal chunks, a function of the ids alone.
+
+    ``chunk_size`` (None: no limit) is first rounded down to a multiple of ``device_count`` (at
+    least one per device). The group then takes the fewest chunks of at most that size, all of
+    the same size ⌈n / chunks⌉ except a shorter last one; every chunk is padded to the same
+    multiple of ``device_count`` (:meth:`Population.padded_size`), so one compile serves them all.
+    """
+    if device_count < 1:
+        raise ValueError(f"device_count must be >= 1, got {device_count}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk size must be >= 1, got {chunk_size}")
+    ids = sorted(trial_ids)
+    if not ids:
+        return []
+    limit = len(ids) if chunk_size is None else max(device_count, chunk_size // device_count * device_count)
+    count = math.ceil(len(ids) / limit)
+    size = math.ceil(len(ids) / count)
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+class Population:
+    """The compiled population program for one :class:`Trainable`, re-used across chunks.
+
+    Args:
+      trainable: the experiment built for one structure.
+      devices: devices of the ``trial`` mesh axis; default ``jax.devices()`` (all processes).
+    """
+
+    def __init__(self, trainable: Trainable, devices: Sequence[jax.Device] | None = None):
+        self.trainable = trainable
+        self.devices = list(jax.devices() if devices is None else devices)
+        self.mesh = Mesh(np.array(self.devices), ("trial",))
+        self.trial_sharding = NamedSharding(self.mesh, PartitionSpec("trial"))
+        replicated = NamedSharding(self.mesh, PartitionSpec())
+        self._train = jax.jit(jax.vmap(trainable.train), out_shardings=replicated)
+
+    @property
+    def device_count(self) -> int:
+        return len(self.devices)
+
+    def padded_size(self, n: int) -> int:
+        """``n`` rounded up to a multiple of the device count."""
+        return math.ceil(n / self.device_count) * self.device_count
+
+    def _place(self, host: np.ndarray) -> jax.Array:
+        return jax.make_array_from_callback(host.shape, self.trial_sharding, lambda index: host[index])
+
+    def run(self, hparams: Mapping[str, np.ndarray], keys: np.ndarray,
+            size: int | None = None) -> dict[str, np.ndarray]:
+        """Trains the trials ``hparams[name][i]``, ``keys[i]``; returns ``{metric: array[n, ...]}``.
+
+        Args:
+          hparams: ``{name: [n]}`` for every name in ``trainable.hparams`` (see :func:`stack_hparams`).
+          keys: uint32 ``[n, 2]`` PRNG keys, one per trial.
+          size: pad to this many trials (a multiple of the device count, ≥ n); default the
+            smallest such. Chunks of one group pass the same ``size`` to share one compile.
+        """
+        keys = np.asarray(keys)
+        n = keys.shape[0]
+        missing = sorted(set(self.trainable.hparams) - set(hparams))
+        if missing:
+            raise ValueError(f"hparams lack {missing}")
+        if n < 1:
+            raise ValueError("a population needs at least one trial")
+        size = self.padded_size(n) if size is None else size
+        if size < n or size % self.device_count:
+            raise ValueError(f"size must be a multiple of {self.device_count} and >= {n}, got {size}")
+        pad = lambda a: np.concatenate([a, np.repeat(a[-1:], size - n, axis=0)])  # noqa: E731
+        stacked = {name: self._place(pad(np.asarray(hparams[name], np.float32)))
+                   for name in self.trainable.hparams}
+        out = self._train(stacked, self._place(pad(keys)))
+        return {name: np.asarray(value)[:n] for name, value in out.items()}

@@ -1,0 +1,248 @@
+"""Running a sweep: rounds, structural groups, chunks, resume.
+
+The hook through which an experiment becomes sweepable is the experiment contract
+(:mod:`dlcourse.train.trainable`)::
+
+    get_config() -> ml_collections.ConfigDict     # flat keys, every hyperparameter with its default
+    build(config) -> Trainable                    # fixes the structure from the config
+
+A swept key is classified against them:
+
+* **numeric** — it is in ``trainable.hparams`` (the config has the same key, whose value is the
+  default). Its values are stacked into ``float32[n]`` and vmapped: any number of values, one
+  compiled program.
+* **structural** — any other key of the config (layer sizes, optimizer kind, epochs, batch size,
+  data seed …). Trials are grouped by their structural values; each group sets them on a copy of
+  the config, calls ``build`` again, and compiles once.
+* anything else is an error.
+
+To make a new experiment sweepable: read every number a trial may vary from ``hparams`` inside
+``init``/``epoch`` (not from the config), list it with its config default in ``Trainable.hparams``,
+and keep ``train`` pure so ``jax.vmap`` applies.
+
+Execution order is a function of the spec, seed and trial ids alone: rounds in order; in a round,
+groups in order of their first trial id; in a group, chunks from :func:`plan_chunks`. The chunk is
+the unit of work, so a resumed sweep recomputes exactly the programs of an uninterrupted one and
+its results are equal to them, trial for trial.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+
+import jax
+import ml_collections
+import numpy as np
+
+from dlcourse.sweep.population import Population, plan_chunks, stack_hparams, trial_keys
+from dlcourse.sweep.search import Trial, sample_round, shrink_spaces, top_trials
+from dlcourse.sweep.spaces import Space
+from dlcourse.train.trainable import Trainable
+
+__all__ = ["classify_keys", "structural_config", "make_record", "Progress", "run_sweep",
+           "broadcast_json"]
+
+SUMMARY_KEYS = ("final_dev_metric", "best_dev_metric", "final_train_metric", "final_train_loss",
+                "diverged", "epochs_run")
+
+
+def classify_keys(spaces: Mapping[str, Space], trainable: Trainable,
+                  config: ml_collections.ConfigDict) -> tuple[list[str], list[str]]:
+    """Splits swept keys into (numeric, structural), checking each space fits its key.
+
+    Raises:
+      ValueError: a key that is neither a numeric hyperparameter nor a config key, a
+        non-numeric space for a numeric key, or values that do not fit a config key's type.
+    """
+    numeric, structural = [], []
+    for key, space in spaces.items():
+        if key in trainable.hparams:
+            if not space.numeric:
+                raise ValueError(f"{key} is a numeric hyperparameter; {space.spec()} has non-numeric options")
+            numeric.append(key)
+        elif key in config:
+            default = config[key]
+            if isinstance(default, bool):
+                raise ValueError(f"{key} is a boolean config key; sweeping it is not supported "
+                                 f"(set it with --config.{key})")
+            if isinstance(default, int) and not space.integer:
+                raise ValueError(f"{key} is an integer; use int(a,b) or choice of integers, not {space.spec()}")
+            if isinstance(default, float) and not space.numeric:
+                raise ValueError(f"{key} is a number; {space.spec()} has non-numeric options")
+            if isinstance(default, str) and space.numeric:
+                raise ValueError(f"{key} is a string; use choice(...) of words, not {space.spec()}")
+            if not isinstance(default, (int, float, str)):
+                raise ValueError(f"{key} holds {type(default).__name__}; only numbers and strings can be swept")
+            structural.append(key)
+        else:
+            known = sorted(set(trainable.hparams) | set(config.keys()))
+            raise ValueError(f"unknown hyperparameter {key!r}; this experiment has {', '.join(known)}")
+    return numeric, structural
+
+
+def structural_config(config: ml_collections.ConfigDict, values: Mapping[str, Any]) -> ml_collections.ConfigDict:
+    """A copy of ``config`` with the structural ``values`` set (converted to each key's type)."""
+    config = ml_collections.ConfigDict(config.to_dict())
+    for key, value in values.items():
+        default = config[key]
+        config[key] = type(default)(value) if isinstance(default, (int, float)) else value
+    return config
+
+
+def make_record(trial: Trial, metrics: Mapping[str, np.ndarray], seconds: float) -> dict:
+    """The trials.jsonl record of one trial, as it will read back from JSON (NaN → None)."""
+    from dlcourse.sweep.store import to_json_value
+    summary = {k: metrics[k] for k in SUMMARY_KEYS}
+    curves = {k: v for k, v in metrics.items() if k not in SUMMARY_KEYS}
+    record = {
+        "id": trial.id, "round": trial.round, "hparams": dict(trial.hparams),
+        "metrics": {**summary, **curves},
+        "status": "diverged" if bool(np.asarray(metrics["diverged"])) else "ok",
+        "seconds": round(float(seconds), 4),
+    }
+    return json.loads(json.dumps(to_json_value(record), allow_nan=False))
+
+
+class Progress(NamedTuple):
+    """Sent after each chunk: where the sweep stands."""
+
+    round: int
+    structure: dict           # the chunk's structural values
+    chunk_ids: list           # trial ids in the chunk
+    skipped: bool             # True if the chunk was already in the store (resume)
+    done: int                 # finished trials, all rounds
+    total: int                # planned trials, all rounds
+    best: dict | None         # best record so far
+    seconds: float            # wall time of this chunk (0 if skipped)
+    elapsed: float            # since run_sweep began
+
+
+def broadcast_json(value: Any) -> Any:
+    """Process 0's ``value`` (JSON-serializable) on every process; identity with one process."""
+    if jax.process_count() == 1:
+        return value
+    from jax.experimental import multihost_utils
+    data = np.frombuffer(json.dumps(value).encode(), np.uint8)
+    length = int(multihost_utils.broadcast_one_to_all(np.asarray(len(data), np.int32)))
+    buffer = np.zeros(length, np.uint8)
+    if jax.process_index() == 0:
+        buffer[:] = data
+    buffer = np.asarray(multihost_utils.broadcast_one_to_all(buffer))
+    return json.loads(buffer.tobytes().decode())
+
+
+def _run_panda(trainable, trial, hparams, key, workdir, on_epoch, config):
+    import os
+    from dlcourse.train import run_single
+    trial_dir = os.path.join(workdir, f"trial-{trial.id}")
+    out = run_single(trainable, hparams, key, trial_dir, checkpoint_every=1, on_epoch=on_epoch,
+                     config=config.to_dict())
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
+              config: ml_collections.ConfigDict,
+              spaces: Mapping[str, Space], *,
+              search: str = "random", trials: int = 32, rounds: int = 1, seed: int = 0,
+              chunk: int | None = None, first_id: int = 0,
+              devices: Sequence[jax.Device] | None = None,
+              finished: Sequence[Mapping] = (),
+              trainable: Trainable | None = None,
+              record: Callable[[list[dict]], None] | None = None,
+              on_chunk: Callable[[Progress], None] | None = None,
+              panda_workdir: str | None = None,
+              on_epoch: Callable | None = None,
+              shrink_factor: float = 0.5, top_fraction: float = 0.25) -> list[dict]:
+    """Runs (or resumes) a sweep; returns every trial record in id order.
+
+    Args:
+      build, config: the experiment (see the module docstring); ``config`` holds the overrides.
+      spaces: the spec (``{key: Space}``).
+      search, trials, rounds, seed: search method, trials per round, coarse-to-fine rounds, seed.
+        Round r > 0 samples from the spaces shrunk (``shrink_factor``) around the best
+        ``top_fraction`` of all earlier trials.
+      chunk: most trials per compiled call (None: a whole group at once).
+      first_id: id of the first trial (later ones follow).
+      devices: the ``trial`` mesh devices (default all).
+      finished: records already stored; their chunks are skipped.
+      trainable: ``build(config)`` if the caller already has it (saves a build).
+      record: called with each new chunk's records (only on the process that writes the store).
+      on_chunk: called with a :class:`Progress` after each chunk.
+      panda_workdir: with ``trials == 1``, train each trial alone through
+        ``dlcourse.train.run_single`` (checkpoints, metrics.jsonl) in ``<panda_workdir>/trial-<id>``,
+        calling ``on_epoch`` after every epoch.
+    """
+    if trials < 1:
+        raise ValueError(f"trials must be >= 1, got {trials}")
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    start = time.perf_counter()
+    base = build(config) if trainable is None else trainable
+    numeric, structural = classify_keys(spaces, base, config)
+    done_by_id = {int(r["id"]): dict(r) for r in finished}
+    populations: dict[tuple, Population] = {}
+    records: list[dict] = []
+    spaces = dict(spaces)
+    next_id = first_id
+    total_planned = None
+    best = None
+
+    for round_index in range(rounds):
+        if round_index > 0:
+            spaces = shrink_spaces(spaces, records, base.goal, shrink_factor, top_fraction)
+        round_trials = sample_round(spaces, search, seed, round_index, next_id, trials)
+        next_id += len(round_trials)
+        if total_planned is None:
+            total_planned = len(round_trials) * rounds
+        groups: dict[tuple, list[Trial]] = {}
+        for trial in round_trials:
+            groups.setdefault(tuple(trial.hparams[k] for k in structural), []).append(trial)
+
+        for structure_values, group in groups.items():
+            structure = dict(zip(structural, structure_values))
+            population = populations.get(structure_values)
+            if population is None:
+                trainable = build(structural_config(config, structure)) if structure else base
+                population = Population(trainable, devices)
+                populations[structure_values] = population
+            by_id = {t.id: t for t in group}
+            chunks = plan_chunks(list(by_id), chunk, population.device_count)
+            size = population.padded_size(len(chunks[0]))
+            for chunk_ids in chunks:
+                chunk_start = time.perf_counter()
+                todo = [i for i in chunk_ids if i not in done_by_id]
+                if todo:
+                    chunk_trials = [by_id[i] for i in chunk_ids]
+                    numeric_values = [{k: t.hparams[k] for k in numeric} for t in chunk_trials]
+                    hparams = stack_hparams(population.trainable, numeric_values)
+                    keys = trial_keys(seed, chunk_ids)
+                    if panda_workdir is not None and trials == 1:
+                        one = {k: v[0] for k, v in hparams.items()}
+                        group_config = structural_config(config, structure)
+                        outputs = [_run_panda(population.trainable, chunk_trials[0], one, keys[0],
+                                              panda_workdir, on_epoch, group_config)]
+                        metrics = {k: np.asarray([o[k] for o in outputs]) for k in outputs[0]}
+                    else:
+                        metrics = population.run(hparams, keys, size)
+                    seconds = (time.perf_counter() - chunk_start) / len(chunk_ids)
+                    new = [make_record(t, {k: v[i] for k, v in metrics.items()}, seconds)
+                           for i, t in enumerate(chunk_trials) if t.id in todo]
+                    if record is not None:
+                        record(new)
+                    for r in new:
+                        done_by_id[r["id"]] = r
+                for i in chunk_ids:
+                    r = done_by_id[i]
+                    records.append(r)
+                    if r["status"] == "ok" and top_trials([r] + ([best] if best else []), base.goal)[0] is r:
+                        best = r
+                if on_chunk is not None:
+                    on_chunk(Progress(round_index, structure, list(chunk_ids), not todo,
+                                      len(records), max(total_planned, len(records)), best,
+                                      time.perf_counter() - chunk_start if todo else 0.0,
+                                      time.perf_counter() - start))
+        total_planned = len(records) + len(round_trials) * (rounds - round_index - 1)
+    records.sort(key=lambda r: r["id"])
+    return records

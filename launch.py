@@ -1,0 +1,340 @@
+"""Hyperparameter sweeps of any experiment: many trials as one compiled program on all devices.
+
+    python launch.py                                   # Adam on deep_mlp, 32 random trials
+    python launch.py --sweep='learning_rate=log(1e-4,1),beta1=1-log(1e-3,1e-1),hidden=int(50,100)' \\
+        --search=quasirandom --trials=64 --rounds=2 --config.epochs=30
+    python launch.py --trials=1 --sweep=none --config.learning_rate=0.003   # panda: one model
+
+``--experiment`` is a name in ``experiments/`` or a path to a ``.py`` file with ``get_config()`` and
+``build(config)`` (the contract in ``dlcourse/sweep/runner.py``). ``--config.KEY=VALUE`` sets a
+config key that is not swept; launch.py reads these itself, after the experiment is known, and
+converts VALUE to the type of the key's default (bool: true/false). Re-running the same command
+resumes from ``--workdir``. Bad input: one line on stderr, exit status 2, nothing written.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import os
+import re
+import sys
+import time
+import warnings
+
+from absl import flags
+
+from dlcourse.sweep.search import SEARCH_METHODS
+from dlcourse.sweep.spec import format_spec, load_sweep
+
+REPO = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_EXPERIMENT = "deep_mlp"
+DEFAULT_SWEEP = "learning_rate=log(1e-4,1),beta1=1-log(1e-3,1e-1)"
+#: Test hook: exit abruptly (as if killed) after this many newly recorded chunks.
+CRASH_ENV = "DLCOURSE_SWEEP_CRASH_AFTER_CHUNKS"
+
+# launch.py's flags live in their own FlagValues, so an experiment module that defines absl flags
+# of the same names (--workdir, --seed) can still be imported.
+FLAGS = flags.FlagValues()
+flags.DEFINE_string("experiment", DEFAULT_EXPERIMENT,
+                    "Experiment: a module name in experiments/, or a path to a .py file.", flag_values=FLAGS)
+flags.DEFINE_string("sweep", DEFAULT_SWEEP,
+                    "Spec 'key=log(a,b),key=1-log(a,b),key=uniform(a,b),key=int(a,b),key=choice(x,y)', "
+                    "'none', or a .py file with get_sweep().", flag_values=FLAGS)
+flags.DEFINE_string("search", "random", f"Search method: one of {', '.join(SEARCH_METHODS)}.", flag_values=FLAGS)
+flags.DEFINE_integer("trials", 32, "Trials per round (1: babysit one model).", flag_values=FLAGS)
+flags.DEFINE_integer("rounds", 1, "Coarse-to-fine rounds.", flag_values=FLAGS)
+flags.DEFINE_integer("seed", 0, "Seed of the samples and of every trial's PRNG key.", flag_values=FLAGS)
+flags.DEFINE_string("workdir", None, "Results; default runs/<experiment>-<search>-<seed>.", flag_values=FLAGS)
+flags.DEFINE_integer("chunk", None, "Most trials per compiled call (default: a whole group).", flag_values=FLAGS)
+flags.DEFINE_integer("trial_id", 0, "Id of the first trial (the reproduce command sets it, fixing the key).",
+                     flag_values=FLAGS)
+flags.DEFINE_float("human_error", None, "Human-level error (a fraction): adds bias/variance to the report.",
+                   flag_values=FLAGS)
+flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-process runs).", flag_values=FLAGS)
+flags.DEFINE_integer("num_processes", None, "Number of processes (multi-process runs).", flag_values=FLAGS)
+flags.DEFINE_integer("process_id", None, "This process's id (multi-process runs).", flag_values=FLAGS)
+
+
+class UsageError(Exception):
+    """Bad input: reported in one line, exit status 2."""
+
+
+# ----- flags and config overrides ------------------------------------------------------------------
+
+def parse_argv(argv: list[str]) -> dict[str, str]:
+    """Parses launch.py's flags into ``FLAGS``; returns the ``--config.KEY=VALUE`` overrides."""
+    rest, overrides = [argv[0]], {}
+    for arg in argv[1:]:
+        match = re.match(r"^--?config\.([^=]*)(=(.*))?$", arg, re.DOTALL)
+        if match:
+            key, has_value, value = match.groups()
+            if not has_value:
+                raise UsageError(f"{arg}: write config overrides as --config.KEY=VALUE")
+            if key in overrides:
+                raise UsageError(f"--config.{key} is given twice")
+            overrides[key] = value
+        else:
+            rest.append(arg)
+    try:
+        FLAGS.unparse_flags()
+        extra = FLAGS(rest)
+    except flags.Error as error:
+        raise UsageError(str(error).splitlines()[0]) from None
+    if len(extra) > 1:
+        raise UsageError(f"unexpected argument {extra[1]!r}")
+    return overrides
+
+
+def _convert(key: str, text: str, default):
+    try:
+        if isinstance(default, bool):
+            lowered = text.strip().lower()
+            if lowered not in ("true", "false", "1", "0"):
+                raise ValueError
+            return lowered in ("true", "1")
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, str) or default is None:
+            return text
+        value = ast.literal_eval(text)
+        if type(value) is not type(default):
+            raise ValueError
+        return value
+    except (ValueError, SyntaxError):
+        raise UsageError(f"--config.{key}={text}: expected a value of type {type(default).__name__}") from None
+
+
+def apply_overrides(config, overrides: dict[str, str]) -> dict:
+    """Sets each override on ``config`` (in place), typed like its default; returns them typed."""
+    typed = {}
+    for key, text in overrides.items():
+        if key not in config:
+            raise UsageError(f"--config.{key}: unknown config key; the experiment has {', '.join(sorted(config))}")
+        typed[key] = _convert(key, text, config[key])
+        config[key] = typed[key]
+    return typed
+
+
+# ----- experiment ----------------------------------------------------------------------------------
+
+def load_experiment(name: str):
+    """The experiment module for a name in experiments/ or a path to a .py file."""
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)  # experiments import one another as `experiments.*`
+    if name.endswith(".py"):
+        path = os.path.abspath(name)
+        if not os.path.isfile(path):
+            raise UsageError(f"unknown experiment {name!r}: no such file")
+        module_name = "_dlcourse_experiment_" + re.sub(r"\W", "_", path)
+        if module_name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[module_name]
+                raise
+        module = sys.modules[module_name]
+    else:
+        folder = os.path.join(REPO, "experiments")
+        available = sorted(f[:-3] for f in os.listdir(folder) if f.endswith(".py") and not f.startswith("_")) \
+            if os.path.isdir(folder) else []
+        if not re.match(r"^[A-Za-z_]\w*$", name) or not os.path.isfile(os.path.join(folder, name + ".py")):
+            raise UsageError(f"unknown experiment {name!r}; available: {', '.join(available) or 'none'}")
+        module = importlib.import_module(f"experiments.{name}")
+    for attribute in ("get_config", "build"):
+        if not callable(getattr(module, attribute, None)):
+            raise UsageError(f"experiment {name!r} has no {attribute}(); it cannot be swept")
+    return module
+
+
+def experiment_label(name: str) -> str:
+    return os.path.splitext(os.path.basename(name))[0]
+
+
+# ----- printing --------------------------------------------------------------------------------------
+
+def _say(*parts):
+    print(*parts, flush=True)
+
+
+def _progress_printer(label: str, rounds: int, crash_after: int | None):
+    recorded = [0]
+
+    def on_chunk(p):
+        best = p.best
+        best_text = (f"best {best['metrics']['best_dev_metric']:.4f} (trial {best['id']})" if best else "best -")
+        structure = " ".join(f"{k}={v}" for k, v in p.structure.items())
+        what = "resumed: already done" if p.skipped else f"chunk {p.seconds:.1f}s"
+        _say(f"[{label} round {p.round + 1}/{rounds}] trials {p.done}/{p.total}  {best_text}  "
+             f"{what}  elapsed {p.elapsed:.1f}s" + (f"  [{structure}]" if structure else ""))
+        if not p.skipped:
+            recorded[0] += 1
+            if crash_after is not None and recorded[0] >= crash_after:
+                sys.stdout.flush()
+                os._exit(17)
+
+    return on_chunk
+
+
+def _epoch_printer(epochs: int):
+    from dlcourse.train import format_progress
+    start = time.perf_counter()
+
+    def on_epoch(epoch, row):
+        _say(format_progress(int(epoch), epochs, row, time.perf_counter() - start))
+
+    return on_epoch
+
+
+def _strategy_columns(records, ranked_records, goal, human_error):
+    """Avoidable bias / variance per top trial and the diagnosis of the best, via dlcourse.strategy."""
+    from dlcourse.strategy import diagnose, format_diagnosis
+    columns, text = {}, None
+    for r in ranked_records:
+        m = r["metrics"]
+        train, dev = m["final_train_metric"], m["final_dev_metric"]
+        if train is None or dev is None:
+            continue
+        train_error, dev_error = (1 - train, 1 - dev) if goal == "max" else (train, dev)
+        if not (0 <= train_error <= 1 and 0 <= dev_error <= 1):
+            return {}, "bias/variance needs a metric that is an accuracy or an error in [0, 1]"
+        diagnosis = diagnose(human_error, train_error, dev_error)
+        columns[r["id"]] = {"avoidable bias": diagnosis.avoidable_bias, "variance": diagnosis.variance}
+        if text is None:
+            text = f"best trial {r['id']}:\n" + format_diagnosis(diagnosis)
+    return columns, text
+
+
+def report(records, spaces, trainable, workdir, experiment, seed, overrides, human_error):
+    from dlcourse.sweep import report as sweep_report
+    metric = trainable.metric
+    ranked = sweep_report.ranked(records, trainable.goal)
+    extra, diagnosis = ({}, None)
+    if human_error is not None:
+        extra, diagnosis = _strategy_columns(records, ranked[:10], trainable.goal, human_error)
+    table = sweep_report.leaderboard(records, trainable.goal, metric=metric, extra_columns=extra)
+    with open(os.path.join(workdir, "leaderboard.txt"), "w") as f:
+        f.write(table + "\n")
+    _say("\n" + table)
+    if diagnosis:
+        _say("\n" + diagnosis)
+    if spaces:
+        sweep_report.axis_plots(records, spaces, os.path.join(workdir, "axis_plots.png"), metric=metric)
+    sweep_report.learning_curves(records, trainable.goal, os.path.join(workdir, "learning_curves.png"),
+                                 metric=metric)
+    _say(f"\nplots: {workdir}/axis_plots.png, {workdir}/learning_curves.png" if spaces
+         else f"\nplot: {workdir}/learning_curves.png")
+    if ranked:
+        _say("best trial, alone:\n  " + sweep_report.reproduce_command(ranked[0], experiment, seed, overrides))
+    else:
+        _say("no trial finished without diverging; try smaller learning rates")
+
+
+# ----- main ------------------------------------------------------------------------------------------
+
+def prepare(argv):
+    """Everything that can reject the input, before anything is written."""
+    overrides = parse_argv(argv)
+    if FLAGS.trials < 1:
+        raise UsageError(f"--trials must be >= 1, got {FLAGS.trials}")
+    if FLAGS.rounds < 1:
+        raise UsageError(f"--rounds must be >= 1, got {FLAGS.rounds}")
+    if FLAGS.chunk is not None and FLAGS.chunk < 1:
+        raise UsageError(f"--chunk must be >= 1, got {FLAGS.chunk}")
+    if FLAGS.trial_id < 0:
+        raise UsageError(f"--trial_id must be >= 0, got {FLAGS.trial_id}")
+    if FLAGS.search not in SEARCH_METHODS:
+        raise UsageError(f"--search must be one of {', '.join(SEARCH_METHODS)}, got {FLAGS.search!r}")
+    if FLAGS.human_error is not None and not 0 <= FLAGS.human_error <= 1:
+        raise UsageError(f"--human_error must be a fraction in [0, 1], got {FLAGS.human_error}")
+    try:
+        spaces = load_sweep(FLAGS.sweep)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    both = sorted(set(spaces) & set(overrides))
+    if both:
+        raise UsageError(f"{both[0]} is both swept (--sweep) and set (--config.{both[0]}); choose one")
+
+    from dlcourse.train import distributed
+    try:
+        distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+    module = load_experiment(FLAGS.experiment)
+    config = module.get_config()
+    typed_overrides = apply_overrides(config, overrides)
+    from dlcourse.sweep import classify_keys
+    try:
+        trainable = module.build(config)
+        classify_keys(spaces, trainable, config)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return module, config, spaces, trainable, typed_overrides
+
+
+def main(argv: list[str]) -> int:
+    try:
+        module, config, spaces, trainable, overrides = prepare(argv)
+    except UsageError as error:
+        print(f"launch.py: error: {error}", file=sys.stderr)
+        return 2
+
+    import jax
+    from dlcourse.sweep import Store, broadcast_json, code_version, run_sweep
+    main_process = jax.process_index() == 0
+    label = experiment_label(FLAGS.experiment)
+    workdir = FLAGS.workdir or os.path.join("runs", f"{label}-{FLAGS.search}-{FLAGS.seed}")
+    store = Store(workdir)
+    meta = {"experiment": FLAGS.experiment, "spec": format_spec(spaces), "search": FLAGS.search,
+            "seed": FLAGS.seed, "trials": FLAGS.trials, "rounds": FLAGS.rounds,
+            "config_overrides": overrides, "first_trial_id": FLAGS.trial_id, "chunk": FLAGS.chunk,
+            "device_count": jax.device_count(), "process_count": jax.process_count(),
+            "code_version": code_version()}
+    shared = {"error": None, "finished": []}
+    if main_process:
+        try:
+            resuming = store.check_resumable(meta)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                shared["finished"] = store.records() if resuming else []
+            for w in caught:
+                print(f"launch.py: warning: {w.message}", file=sys.stderr)
+        except ValueError as error:
+            shared["error"] = str(error)
+    shared = broadcast_json(shared)
+    if shared["error"]:
+        if main_process:
+            print(f"launch.py: error: {shared['error']}", file=sys.stderr)
+        return 2
+    finished = shared["finished"]
+
+    if main_process:
+        store.create(meta)
+        store.repair()
+        _say(f"sweep {label}: {format_spec(spaces)}; {FLAGS.search} search, {FLAGS.trials} trials x "
+             f"{FLAGS.rounds} round(s), seed {FLAGS.seed}, {jax.device_count()} device(s) -> {workdir}"
+             + (f"; resuming with {len(finished)} finished" if finished else ""))
+    crash_after = int(os.environ[CRASH_ENV]) if os.environ.get(CRASH_ENV) else None
+    panda = FLAGS.trials == 1
+    records = run_sweep(
+        module.build, config, spaces, search=FLAGS.search, trials=FLAGS.trials, rounds=FLAGS.rounds,
+        seed=FLAGS.seed, chunk=FLAGS.chunk, first_id=FLAGS.trial_id, finished=finished,
+        trainable=trainable,
+        record=store.append if main_process else None,
+        on_chunk=_progress_printer(label, FLAGS.rounds, crash_after) if main_process else None,
+        panda_workdir=workdir if panda else None,
+        on_epoch=_epoch_printer(trainable.epochs) if panda and main_process else None)
+    if main_process:
+        report(records, spaces, trainable, workdir, FLAGS.experiment, FLAGS.seed, overrides, FLAGS.human_error)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
