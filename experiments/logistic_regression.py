@@ -1,0 +1,76 @@
+"""Logistic regression on the Wisconsin breast-cancer data (30 standardized features, binary).
+
+``z = wᵀx + b``, ``ŷ = σ(z)``, cost ``J = −(1/m) Σ (y log ŷ + (1 − y) log(1 − ŷ))``, parameters
+initialized to zero, full-batch gradient descent ``w := w − α dw``, ``b := b − α db`` (one step
+per epoch, so ``epochs`` is the course's number of iterations). Features are standardized with
+the training set's μ and σ. Reports train/dev/test accuracy.
+
+Config (flat):
+  numeric: ``learning_rate`` α.
+  structural: ``epochs``, ``batch_size`` (≥ the training set: full batch), ``seed`` (data split),
+    ``train_seed``.
+
+    python experiments/logistic_regression.py --workdir=/tmp/logistic
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import ml_collections
+from absl import app, flags
+
+from dlcourse import data, models, optim, train
+from experiments import runner
+
+
+def get_config() -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict()
+    config.learning_rate = 0.1  # numeric
+    config.epochs = 1000
+    config.batch_size = 100_000
+    config.seed = 0
+    config.train_seed = 0
+    return config
+
+
+def load(config) -> data.Splits:
+    """The splits with x standardized by the training set's statistics."""
+    splits = data.load_breast_cancer(seed=config.seed)
+    (x_train, x_dev, x_test), _ = data.standardize(splits.x_train, splits.x_dev, splits.x_test)
+    return splits._replace(x_train=x_train, x_dev=x_dev, x_test=x_test)
+
+
+def make_model():
+    return models.LogisticRegression(num_outputs=1)
+
+
+def build(config: ml_collections.ConfigDict) -> train.Trainable:
+    return train.classifier(make_model(), load(config), lambda h: optim.sgd(h["learning_rate"]),
+                            epochs=config.epochs, batch_size=config.batch_size, loss="sigmoid",
+                            hparams={"learning_rate": config.learning_rate})
+
+
+def run(config, workdir=None) -> tuple[dict, dict]:
+    splits = load(config)
+    return runner.run_trial(build(config), config.train_seed,
+                            runner.test_accuracy(make_model(), splits.x_test, splits.y_test),
+                            workdir=workdir)
+
+
+def main(argv):
+    del argv
+    config, workdir = flags.FLAGS.config, flags.FLAGS.workdir
+    runner.build_or_exit(build, config)
+    summary, _ = run(config, workdir)
+    summary["experiment"] = "logistic_regression"
+    runner.report(summary, workdir)
+
+
+if __name__ == "__main__":
+    runner.define_flags(get_config())
+    app.run(main)
