@@ -1,0 +1,91 @@
+"""Mini-batching for ``lax.scan``: shuffle with a key, cut into ``[steps, batch, ...]``.
+
+One epoch visits the ``m`` training examples in the order of a random permutation of
+``0 … m − 1`` and cuts it into ``steps`` mini-batches of ``batch_size`` rows. When ``batch_size``
+does not divide ``m`` the last mini-batch is partial and handled explicitly:
+
+- ``drop_remainder=True``: the last ``m mod batch_size`` examples of the permutation are left out
+  of this epoch; ``steps = ⌊m / batch_size⌋``.
+- ``drop_remainder=False`` (default): the last mini-batch is **padded** up to ``batch_size`` rows;
+  ``steps = ⌈m / batch_size⌉``. Padding rows repeat examples from the start of the permutation
+  (real inputs, so nothing downstream sees odd values) and carry ``mask = 0``.
+
+Either way a ``mask`` ``[steps, batch_size]`` comes back: 1.0 for a real example, 0.0 for padding
+(all ones when nothing is padded). Losses and metrics weighted by it count every example of the
+epoch exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class Batches(NamedTuple):
+    """An epoch's mini-batches, leading axes ``[steps, batch_size]``.
+
+    Attributes:
+      x: ``[steps, batch_size, ...]`` inputs.
+      y: ``[steps, batch_size, ...]`` labels.
+      mask: float32 ``[steps, batch_size]``; 1.0 for a real example, 0.0 for padding.
+    """
+
+    x: jax.Array
+    y: jax.Array
+    mask: jax.Array
+
+
+def _check_sizes(m: int, batch_size: int, drop_remainder: bool) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if m < 1:
+        raise ValueError(f"need at least one example to batch, got m={m}")
+    if drop_remainder and batch_size > m:
+        raise ValueError(
+            f"drop_remainder=True with batch_size={batch_size} > m={m} would leave no mini-batch")
+
+
+def num_steps(m: int, batch_size: int, drop_remainder: bool = False) -> int:
+    """Mini-batches per epoch: ``⌊m / batch_size⌋`` if dropping the remainder, else ``⌈m / batch_size⌉``.
+
+    Raises:
+      ValueError: ``batch_size < 1``, ``m < 1``, or ``drop_remainder`` with ``batch_size > m``.
+    """
+    _check_sizes(m, batch_size, drop_remainder)
+    return m // batch_size if drop_remainder else -(-m // batch_size)
+
+
+def shuffled_batches(key: jax.Array, x: jax.Array, y: jax.Array, batch_size: int,
+                     drop_remainder: bool = False) -> Batches:
+    """Shuffles ``(x, y)`` with ``key`` and cuts them into ``[steps, batch_size, ...]`` mini-batches.
+
+    Jittable: shapes depend only on ``m = x.shape[0]``, ``batch_size`` and ``drop_remainder``
+    (static). See the module docstring for the last partial batch.
+
+    Args:
+      key: PRNG key for the permutation.
+      x: ``[m, ...]`` inputs.
+      y: ``[m, ...]`` labels.
+      batch_size: rows per mini-batch (a Python int).
+      drop_remainder: drop the last partial mini-batch instead of padding it.
+
+    Returns:
+      :class:`Batches` ``(x, y, mask)``.
+    """
+    m = x.shape[0]
+    if y.shape[0] != m:
+        raise ValueError(f"x and y must have the same number of rows, got {m} and {y.shape[0]}")
+    steps = num_steps(m, batch_size, drop_remainder)
+    total = steps * batch_size
+    order = jax.random.permutation(key, m)
+    positions = jnp.arange(total)
+    # Padding (only when not dropping) wraps around to the start of the permutation.
+    rows = order[positions % m]
+    mask = (positions < m).astype(jnp.float32)
+
+    def cut(a):
+        return jnp.take(a, rows, axis=0).reshape((steps, batch_size) + a.shape[1:])
+
+    return Batches(cut(jnp.asarray(x)), cut(jnp.asarray(y)), mask.reshape(steps, batch_size))

@@ -1,0 +1,97 @@
+"""Checkpoints of a training run with orbax-checkpoint: state pytree + a JSON record.
+
+A checkpoint is taken after an epoch and named by it. It holds two items:
+
+- ``state``: the Trainable's state pytree — for a classifier the params, batch-norm statistics,
+  optimizer state (its int32 step count included), the PRNG key and the step counter. Typed PRNG
+  keys are stored as their raw ``key_data`` and re-wrapped on restore.
+- ``record``: JSON — the epoch, the diverged flag, and what the caller puts in it (for
+  :func:`dlcourse.train.run_single`: the hyperparameters, the experiment config and the per-epoch
+  metric rows so far).
+
+Saving is asynchronous (the next epoch computes while the previous one is written); every write is
+atomic (orbax commits a finished temporary directory), so a killed run leaves only whole
+checkpoints. :meth:`TrainingCheckpoints.close` waits for pending writes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import orbax.checkpoint as ocp
+
+
+def _is_key(leaf: Any) -> bool:
+    return isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+
+
+def _storable(tree: Any) -> Any:
+    """Typed PRNG keys replaced by their uint32 ``key_data``."""
+    return jax.tree.map(lambda leaf: jax.random.key_data(leaf) if _is_key(leaf) else leaf, tree)
+
+
+def _rewrap_keys(restored: Any, like: Any) -> Any:
+    def rewrap(value, template):
+        if _is_key(template):
+            return jax.random.wrap_key_data(value, impl=jax.random.key_impl(template))
+        return value
+
+    return jax.tree.map(rewrap, restored, like)
+
+
+class TrainingCheckpoints:
+    """The checkpoints of one run in ``directory``, keeping the newest ``max_to_keep``.
+
+    Use as a context manager (or call :meth:`close`) so pending asynchronous saves finish.
+    In a multi-process run every process must make the same calls.
+    """
+
+    def __init__(self, directory: str | os.PathLike, max_to_keep: int = 2):
+        if max_to_keep < 1:
+            raise ValueError(f"max_to_keep must be at least 1, got {max_to_keep}")
+        self.directory = os.path.abspath(os.fspath(directory))
+        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+                                               enable_async_checkpointing=True)
+        self._manager = ocp.CheckpointManager(self.directory, options=options,
+                                              item_names=("state", "record"))
+
+    def latest_epoch(self) -> int | None:
+        """The epoch of the newest complete checkpoint, or None if there is none."""
+        return self._manager.latest_step()
+
+    def save(self, epoch: int, state: Any, diverged: Any, record: dict) -> None:
+        """Starts saving ``state``, the ``diverged`` flag and the JSON ``record`` as epoch ``epoch``."""
+        record = dict(record, epoch=int(epoch), diverged=bool(diverged))
+        self._manager.save(epoch, args=ocp.args.Composite(
+            state=ocp.args.StandardSave(_storable(state)), record=ocp.args.JsonSave(record)),
+            force=True)
+
+    def restore(self, epoch: int, like_state: Any) -> tuple[Any, bool, dict]:
+        """Restores epoch ``epoch`` as ``(state, diverged, record)``.
+
+        ``like_state`` is a state of the same structure (e.g. a fresh ``init``); its shapes, dtypes,
+        shardings and key types shape the restored arrays.
+        """
+        target = jax.tree.map(ocp.utils.to_shape_dtype_struct, _storable(like_state))
+        restored = self._manager.restore(epoch, args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(target), record=ocp.args.JsonRestore()))
+        record = dict(restored["record"])
+        return _rewrap_keys(restored["state"], like_state), bool(record["diverged"]), record
+
+    def wait(self) -> None:
+        """Blocks until every pending save is on disk."""
+        self._manager.wait_until_finished()
+
+    def close(self) -> None:
+        """Waits for pending saves and releases the manager."""
+        self._manager.wait_until_finished()
+        self._manager.close()
+
+    def __enter__(self) -> "TrainingCheckpoints":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -1,0 +1,61 @@
+"""TrainingCheckpoints: a state pytree with typed keys and optimizer state survives a round trip."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dlcourse import optim
+from dlcourse.train import TrainingCheckpoints
+
+
+def _state(seed):
+    key = jax.random.key(seed)
+    params = {"dense": {"kernel": jax.random.normal(key, (3, 2)), "bias": jnp.arange(2.0)}}
+    tx = optim.adam(0.1)
+    opt_state = tx.init(params)
+    _, opt_state = tx.update(params, opt_state, params)  # a non-trivial moment and step count
+    return {"params": params, "opt_state": opt_state, "key": jax.random.split(key)[0],
+            "raw_key": jax.random.PRNGKey(seed), "step": jnp.int32(7)}
+
+
+def test_round_trip_restores_values_types_and_record(tmp_path):
+    state = _state(1)
+    with TrainingCheckpoints(tmp_path, max_to_keep=2) as checkpoints:
+        assert checkpoints.latest_epoch() is None
+        checkpoints.save(3, state, False, {"hparams": {"learning_rate": 0.1},
+                                                       "rows": [{"train_loss": float("nan")}]})
+    with TrainingCheckpoints(tmp_path) as checkpoints:
+        assert checkpoints.latest_epoch() == 3
+        restored, diverged, record = checkpoints.restore(3, _state(2))
+    assert diverged is False
+    assert record["epoch"] == 3 and record["diverged"] is False and record["hparams"] == {"learning_rate": 0.1}
+    assert np.isnan(record["rows"][0]["train_loss"])
+    assert jax.tree.structure(restored) == jax.tree.structure(state)
+    assert jnp.issubdtype(restored["key"].dtype, jax.dtypes.prng_key)
+    assert restored["opt_state"][0].count.dtype == jnp.int32
+    chex.assert_trees_all_equal(jax.random.key_data(restored["key"]), jax.random.key_data(state["key"]))
+    without_key = lambda s: {k: v for k, v in s.items() if k != "key"}  # noqa: E731
+    chex.assert_trees_all_equal(without_key(restored), without_key(state))
+    # The same key continues the same random stream.
+    np.testing.assert_array_equal(jax.random.uniform(restored["key"], (4,)),
+                                  jax.random.uniform(state["key"], (4,)))
+
+
+def test_keeps_only_the_newest(tmp_path):
+    with TrainingCheckpoints(tmp_path, max_to_keep=2) as checkpoints:
+        for epoch in (1, 2, 3):
+            checkpoints.save(epoch, _state(epoch), epoch == 3, {})
+        checkpoints.wait()
+        assert checkpoints.latest_epoch() == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.isdigit()) == ["2", "3"]
+    with TrainingCheckpoints(tmp_path) as checkpoints:
+        restored, diverged, _ = checkpoints.restore(3, _state(0))
+    assert diverged is True
+    chex.assert_trees_all_equal(restored["params"], _state(3)["params"])
+
+
+def test_bad_max_to_keep_raises(tmp_path):
+    with pytest.raises(ValueError, match="max_to_keep"):
+        TrainingCheckpoints(tmp_path, max_to_keep=0)

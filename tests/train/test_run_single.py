@@ -1,0 +1,130 @@
+"""run_single: same result as Trainable.train, files, and resumption after an interruption."""
+
+import json
+import os
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from dlcourse import models, optim
+from dlcourse.data import Splits
+from dlcourse.train import TrainingCheckpoints, classifier, data_mesh, read_metrics, run_single
+
+EPOCHS = 6
+
+
+def _build(mesh=None, batch_norm=False, epochs=EPOCHS):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(64, 4)).astype(np.float32)
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int32)
+    data = Splits(x[:40], y[:40], x[40:52], y[40:52], x[52:], y[52:], 2)
+    return classifier(models.MLP((8,), 2, dropout=True, batch_norm=batch_norm), data,
+                      lambda h: optim.adam(h["learning_rate"]), epochs=epochs, batch_size=16,
+                      hparams={"learning_rate": 0.03, "keep_prob": 0.9}, mesh=mesh)
+
+
+@pytest.fixture(scope="module")
+def trainable():
+    return _build()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(trainable, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("uninterrupted")
+    seen = []
+    metrics = run_single(trainable, None, jax.random.key(0), workdir, checkpoint_every=2,
+                         on_epoch=lambda epoch, row: seen.append((epoch, row)))
+    return workdir, metrics, seen
+
+
+def test_equals_jitted_train(trainable, uninterrupted):
+    _, metrics, _ = uninterrupted
+    expected = jax.jit(trainable.train)(trainable.default_hparams(), jax.random.key(0))
+    assert set(metrics) == set(expected)
+    chex.assert_trees_all_close(metrics, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_writes_metrics_lines_checkpoints_and_learning_curve(uninterrupted):
+    workdir, metrics, seen = uninterrupted
+    assert [epoch for epoch, _ in seen] == list(range(1, EPOCHS + 1))
+    lines = (workdir / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == EPOCHS
+    records = [json.loads(line) for line in lines]
+    assert [r["epoch"] for r in records] == list(range(1, EPOCHS + 1))
+    np.testing.assert_array_equal([r["train_loss"] for r in records], np.asarray(metrics["train_loss"]))
+    assert records == [dict(epoch=e, **row) for e, row in seen]
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["4", "6"]  # every 2nd, newest two kept
+    png = (workdir / "learning_curve.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 1000
+
+
+def test_resumes_after_early_stop_and_ends_bitwise_equal(trainable, uninterrupted, tmp_path):
+    _, expected, _ = uninterrupted
+    config = {"model": "mlp", "hidden": [8]}
+    partial = run_single(trainable, None, jax.random.key(0), tmp_path, max_epochs=3, config=config)
+    assert partial["train_loss"].shape == (3,)
+    assert len(read_metrics(tmp_path / "metrics.jsonl")) == 3
+    with TrainingCheckpoints(tmp_path / "checkpoints") as checkpoints:
+        assert checkpoints.latest_epoch() == 3
+        state, diverged, record = checkpoints.restore(3, trainable.init(trainable.default_hparams(),
+                                                                        jax.random.key(0)))
+    assert record["config"] == config and not diverged and int(state.step) == 3 * 3
+    assert record["hparams"] == {"keep_prob": pytest.approx(0.9), "learning_rate": pytest.approx(0.03)}
+    assert len(record["rows"]) == 3
+    resumed_epochs = []
+    metrics = run_single(trainable, None, jax.random.key(0), tmp_path,
+                         on_epoch=lambda epoch, row: resumed_epochs.append(epoch))
+    assert resumed_epochs == [4, 5, 6]
+    chex.assert_trees_all_equal(metrics, expected)
+    assert len(read_metrics(tmp_path / "metrics.jsonl")) == EPOCHS
+
+
+def test_resumes_after_a_crash_from_last_checkpoint(trainable, uninterrupted, tmp_path):
+    _, expected, _ = uninterrupted
+
+    def crash_at_five(epoch, row):
+        if epoch == 5:
+            raise KeyboardInterrupt("simulated kill")
+
+    with pytest.raises(KeyboardInterrupt):
+        run_single(trainable, None, jax.random.key(0), tmp_path, checkpoint_every=2,
+                   on_epoch=crash_at_five)
+    # Epoch 5 was logged but not checkpointed: the rerun truncates the log to epoch 4.
+    assert len(read_metrics(tmp_path / "metrics.jsonl")) == 5
+    resumed_epochs = []
+    metrics = run_single(trainable, None, jax.random.key(0), tmp_path, checkpoint_every=2,
+                         on_epoch=lambda epoch, row: resumed_epochs.append(epoch))
+    assert resumed_epochs == [5, 6]
+    chex.assert_trees_all_equal(metrics, expected)
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert [r["epoch"] for r in records] == list(range(1, EPOCHS + 1))
+
+
+def test_resuming_with_other_hyperparameters_raises(trainable, uninterrupted):
+    workdir, _, _ = uninterrupted
+    with pytest.raises(ValueError, match="learning_rate"):
+        run_single(trainable, {"learning_rate": 0.5}, jax.random.key(0), workdir)
+    with pytest.raises(ValueError, match="momentum"):
+        run_single(trainable, {"momentum": 0.5}, jax.random.key(0), None)
+
+
+def test_divergence_stops_early_and_matches_train(trainable, tmp_path):
+    hparams = {"learning_rate": 1e30}
+    metrics = run_single(trainable, hparams, jax.random.key(1), tmp_path)
+    expected = jax.jit(trainable.train)(
+        {"learning_rate": np.float32(1e30), "keep_prob": np.float32(0.9)}, jax.random.key(1))
+    assert bool(metrics["diverged"]) and bool(expected["diverged"])
+    chex.assert_trees_all_close(metrics, expected, atol=1e-5, rtol=1e-5)
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert len(records) == int(metrics["epochs_run"]) + 1 < EPOCHS
+    assert np.isnan(records[-1]["train_loss"])
+
+
+def test_data_parallel_run_resumes_onto_the_mesh(tmp_path):
+    trainable = _build(data_mesh(jax.devices()[:4]), batch_norm=True, epochs=3)
+    run_single(trainable, None, jax.random.key(2), tmp_path, max_epochs=2)
+    metrics = run_single(trainable, None, jax.random.key(2), tmp_path)
+    expected = jax.jit(trainable.train)(trainable.default_hparams(), jax.random.key(2))
+    chex.assert_trees_all_close(metrics, expected, atol=1e-5, rtol=1e-5)
