@@ -59,8 +59,9 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array, mask: Optional[j
 def sigmoid_binary_cross_entropy(logits: jax.Array, labels: jax.Array, mask: Optional[jax.Array] = None) -> jax.Array:
     """``J = −(1/m) Σ_i (y log a + (1 − y) log(1 − a))`` with ``a = σ(z)``, from logits.
 
-    Per element it is computed as ``max(z, 0) − z·y + log(1 + e^{−|z|})`` (the same value, without
-    overflow or ``log 0``).
+    Per element it is computed as ``softplus(z) − z·y`` with ``softplus(z) = log(1 + e^z)`` evaluated
+    stably (the same value, without overflow or ``log 0``); its gradient is ``σ(z) − y`` everywhere,
+    including ``z = 0`` where a ``max(z, 0)`` formulation would give autodiff a wrong subgradient.
 
     Args:
       logits: ``[batch]`` or ``[batch, 1]`` (or ``[batch, k]`` for k independent binary outputs,
@@ -74,7 +75,7 @@ def sigmoid_binary_cross_entropy(logits: jax.Array, labels: jax.Array, mask: Opt
         logits = logits[:, 0]
     if labels.shape != logits.shape or logits.ndim == 0:
         raise ValueError(f"labels shape {labels.shape} does not match logits shape {logits.shape}")
-    elementwise = jnp.maximum(logits, 0) - logits * labels + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+    elementwise = jax.nn.softplus(logits) - logits * labels
     per_example = elementwise.reshape(elementwise.shape[0], -1).mean(axis=-1)
     return _masked_mean(per_example, mask)
 

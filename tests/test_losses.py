@@ -97,3 +97,10 @@ def test_l2_penalty_vmaps_over_lambda():
     np.testing.assert_allclose(values, [0.0, 0.5, 1.0])
     with pytest.raises(ValueError, match="no weight matrices"):
         losses.l2_penalty({"bias": jnp.ones(2)}, 1.0, 1)
+
+
+def test_sigmoid_cross_entropy_gradient_at_zero_logit_is_sigma_minus_y():
+    """At z = 0 the gradient must be σ(0) − y = 0.5 − y (a max(z, 0) form gets this wrong)."""
+    y = jnp.array([0.0, 1.0, 1.0, 0.0])
+    grad = jax.grad(lambda z: losses.sigmoid_binary_cross_entropy(z, y))(jnp.zeros(4))
+    np.testing.assert_allclose(grad, (0.5 - y) / 4, rtol=1e-6)

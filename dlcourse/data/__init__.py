@@ -25,6 +25,7 @@ from dlcourse.data.scaling import (
 )
 from dlcourse.data.splits import Splits, split_dataset
 
+from dlcourse.data.batching import Batches, num_steps, shuffled_batches
 __all__ = [
     "Splits",
     "split_dataset",
@@ -46,12 +47,7 @@ __all__ = [
     "read_image_folder",
     "load_image_folder",
     "MissingDataFileError",
+    "Batches",
+    "num_steps",
+    "shuffled_batches",
 ]
-
-try:  # mini-batching lives in its own module, written separately
-    from dlcourse.data.batching import shuffled_batches
-except ModuleNotFoundError as error:
-    if error.name != "dlcourse.data.batching":
-        raise
-else:
-    __all__.append("shuffled_batches")
