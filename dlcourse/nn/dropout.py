@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import flax.linen as nn
 import jax
+import numpy as np
 import jax.numpy as jnp
 
 
@@ -21,8 +22,8 @@ def check_keep_prob(keep_prob) -> None:
     """Raises ``ValueError`` if a concrete ``keep_prob`` lies outside ``(0, 1]``; tracers pass."""
     if isinstance(keep_prob, jax.core.Tracer):
         return
-    values = jnp.asarray(keep_prob)
-    if not bool(jnp.all((values > 0) & (values <= 1))):
+    values = np.asarray(keep_prob)  # numpy: a jnp op here would be staged (a tracer) under jit
+    if not bool(np.all((values > 0) & (values <= 1))):
         raise ValueError(f"keep_prob must lie in (0, 1]; got {keep_prob}")
 
 

@@ -45,3 +45,9 @@ def test_module_uses_dropout_rng_and_is_identity_at_test_time():
     again = layer.apply({}, a, 0.5, train=True, rngs={"dropout": jax.random.key(5)})
     np.testing.assert_array_equal(out, again)  # the mask is a function of the key
     np.testing.assert_array_equal(layer.apply({}, a, 0.5, train=False), a)
+
+
+def test_dropout_accepts_python_float_under_jit():
+    a = jnp.ones((4, 5))
+    out = jax.jit(lambda key, a: dropout(key, a, 0.5))(jax.random.key(0), a)
+    assert set(np.unique(np.asarray(out))) <= {0.0, 2.0}
