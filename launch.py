@@ -4,6 +4,7 @@
     python launch.py --sweep='learning_rate=log(1e-4,1),beta1=1-log(1e-3,1e-1),hidden=int(50,100)' \\
         --search=quasirandom --trials=64 --rounds=2 --config.epochs=30
     python launch.py --trials=1 --sweep=none --config.learning_rate=0.003   # panda: one model
+    python launch.py --trials=8 --error_analysis       # + per-class dev errors of the best trial
 
 ``--experiment`` is a name in ``experiments/`` or a path to a ``.py`` file with ``get_config()`` and
 ``build(config)`` (the contract in ``dlcourse/sweep/runner.py``). ``--config.KEY=VALUE`` sets a
@@ -52,6 +53,9 @@ flags.DEFINE_integer("trial_id", 0, "Id of the first trial (the reproduce comman
                      flag_values=FLAGS)
 flags.DEFINE_float("human_error", None, "Human-level error (a fraction): adds bias/variance to the report.",
                    flag_values=FLAGS)
+flags.DEFINE_bool("error_analysis", False, "Retrain the best trial alone and write its per-class dev error table "
+                  "to <workdir>/error_analysis.txt (the experiment's Trainable needs predict).",
+                  flag_values=FLAGS)
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-process runs).", flag_values=FLAGS)
 flags.DEFINE_integer("num_processes", None, "Number of processes (multi-process runs).", flag_values=FLAGS)
 flags.DEFINE_integer("process_id", None, "This process's id (multi-process runs).", flag_values=FLAGS)
@@ -236,6 +240,27 @@ def report(records, spaces, trainable, workdir, experiment, seed, overrides, hum
         _say("no trial finished without diverging; try smaller learning rates")
 
 
+def error_analysis_report(records, module, config, trainable, workdir, seed):
+    """Retrains the best trial alone; prints and writes its per-class dev error table."""
+    from dlcourse.sweep import error_analysis, format_trial_error_analysis
+    from dlcourse.sweep import report as sweep_report
+    ranked = sweep_report.ranked(records, trainable.goal)
+    if not ranked:
+        _say("\nerror analysis: no trial finished without diverging; nothing to analyze")
+        return
+    analysis = error_analysis(module.build, config, ranked[0], seed, trainable)
+    text = format_trial_error_analysis(analysis)
+    path = os.path.join(workdir, "error_analysis.txt")
+    temporary = path + ".tmp"
+    with open(temporary, "w") as f:
+        f.write(text + "\n")
+    os.replace(temporary, path)
+    _say("\n" + text + f"\n(table: {path})")
+    if not analysis.reproduction_gap <= 1e-5:
+        print(f"launch.py: warning: the retrained trial {analysis.trial_id} differs from its sweep "
+              f"record by {analysis.reproduction_gap:.3g}", file=sys.stderr, flush=True)
+
+
 # ----- main ------------------------------------------------------------------------------------------
 
 def prepare(argv):
@@ -276,6 +301,9 @@ def prepare(argv):
         classify_keys(spaces, trainable, config)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if FLAGS.error_analysis and trainable.predict is None:
+        raise UsageError(f"--error_analysis: experiment {experiment_label(FLAGS.experiment)!r} gives no predictions "
+                         f"(its Trainable has no predict)")
     return module, config, spaces, trainable, typed_overrides
 
 
@@ -333,6 +361,8 @@ def main(argv: list[str]) -> int:
         on_epoch=_epoch_printer(trainable.epochs) if panda and main_process else None)
     if main_process:
         report(records, spaces, trainable, workdir, FLAGS.experiment, FLAGS.seed, overrides, FLAGS.human_error)
+        if FLAGS.error_analysis:
+            error_analysis_report(records, module, config, trainable, workdir, FLAGS.seed)
     return 0
 
 

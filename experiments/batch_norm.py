@@ -79,12 +79,8 @@ def run(config, workdir=None) -> tuple[dict, dict]:
 
 
 def compare(config) -> tuple[dict, dict]:
-    summaries, curves = {}, {}
-    for label, flag in (("without batch norm", False), ("with batch norm", True)):
-        case = config.copy_and_resolve_references()
-        case.batch_norm = flag
-        summaries[label], curves[label] = run(case)
-    return summaries, curves
+    return runner.compare(run, config, [("without batch norm", dict(batch_norm=False)),
+                                        ("with batch norm", dict(batch_norm=True))])
 
 
 def main(argv):
@@ -93,12 +89,10 @@ def main(argv):
     runner.build_or_exit(build, config)
     if config.compare:
         summaries, curves = compare(config)
-        runner.print_table(("case", "final cost", "train acc", "dev acc", "test acc", "seconds"), [
-            (label, s["final_train_loss"], s["final_train_metric"], s["final_dev_metric"],
-             s["test_metric"], s["seconds"]) for label, s in summaries.items()])
-        summary = {"experiment": "batch_norm", "cases": summaries,
-                   "seconds": round(sum(s["seconds"] for s in summaries.values()), 3)}
-        runner.report(summary, workdir, comparison=curves, title="digits: batch norm")
+        runner.report_comparison("batch_norm", summaries, curves, [
+            ("final cost", "final_train_loss"), ("train acc", "final_train_metric"),
+            ("dev acc", "final_dev_metric"), ("test acc", "test_metric"), ("seconds", "seconds"),
+        ], workdir, title="digits: batch norm")
         return
     summary, _ = run(config, workdir)
     summary.update(experiment="batch_norm", batch_norm=bool(config.batch_norm))

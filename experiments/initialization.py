@@ -77,12 +77,7 @@ def run(config, workdir=None) -> tuple[dict, dict]:
 
 
 def compare(config) -> tuple[dict, dict]:
-    summaries, curves = {}, {}
-    for init in INITS:
-        case = config.copy_and_resolve_references()
-        case.init = init
-        summaries[init], curves[init] = run(case)
-    return summaries, curves
+    return runner.compare(run, config, [(init, dict(init=init)) for init in INITS])
 
 
 def main(argv):
@@ -91,12 +86,11 @@ def main(argv):
     runner.build_or_exit(build, config)
     if config.compare:
         summaries, curves = compare(config)
-        runner.print_table(("init", "first cost", "final cost", "train acc", "test acc", "seconds"), [
-            (init, curves[init]["train_loss"][0], s["final_train_loss"], s["final_train_metric"],
-             s["test_metric"], s["seconds"]) for init, s in summaries.items()])
-        summary = {"experiment": "initialization", "inits": summaries,
-                   "seconds": round(sum(s["seconds"] for s in summaries.values()), 3)}
-        runner.report(summary, workdir, comparison=curves, title="circles: initialization")
+        runner.report_comparison("initialization", summaries, curves, [
+            ("first cost", lambda summary, run_curves: run_curves["train_loss"][0]),
+            ("final cost", "final_train_loss"), ("train acc", "final_train_metric"),
+            ("test acc", "test_metric"), ("seconds", "seconds"),
+        ], workdir, title="circles: initialization", label_header="init", cases_key="inits")
         return
     summary, _ = run(config, workdir)
     summary.update(experiment="initialization", init=config.init)

@@ -129,12 +129,7 @@ def run(config, workdir=None) -> tuple[dict, dict]:
 
 def compare(config) -> tuple[dict, dict]:
     """Every case of :func:`cases`; returns ``({label: summary}, {label: curves})``."""
-    summaries, curves = {}, {}
-    for label, overrides in cases(config):
-        case = config.copy_and_resolve_references()
-        case.update(overrides)
-        summaries[label], curves[label] = run(case)
-    return summaries, curves
+    return runner.compare(run, config, cases(config))
 
 
 def main(argv):
@@ -143,12 +138,10 @@ def main(argv):
     runner.build_or_exit(build, config)  # a bad flag stops here, before any training
     if config.compare:
         summaries, curves = compare(config)
-        runner.print_table(("case", "train acc", "dev acc", "test acc", "final cost", "seconds"), [
-            (label, s["final_train_metric"], s["final_dev_metric"], s["test_metric"],
-             s["final_train_loss"], s["seconds"]) for label, s in summaries.items()])
-        summary = {"experiment": "optimizers", "cases": summaries,
-                   "seconds": round(sum(s["seconds"] for s in summaries.values()), 3)}
-        runner.report(summary, workdir, comparison=curves, title="moons: optimizers")
+        runner.report_comparison("optimizers", summaries, curves, [
+            ("train acc", "final_train_metric"), ("dev acc", "final_dev_metric"),
+            ("test acc", "test_metric"), ("final cost", "final_train_loss"), ("seconds", "seconds"),
+        ], workdir, title="moons: optimizers")
         return
     summary, _ = run(config, workdir)
     summary.update(experiment="optimizers", optimizer=config.optimizer, decay=bool(config.decay))

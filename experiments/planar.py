@@ -67,12 +67,7 @@ def run(config, workdir=None) -> tuple[dict, dict]:
 
 def compare(config) -> tuple[dict, dict]:
     """One run per hidden size of ``compare_sizes``: ``({size: summary}, {size: curves})``."""
-    summaries, curves = {}, {}
-    for size in config.compare_sizes:
-        case = config.copy_and_resolve_references()
-        case.hidden = int(size)
-        summaries[int(size)], curves[int(size)] = run(case)
-    return summaries, curves
+    return runner.compare(run, config, [(int(size), dict(hidden=int(size))) for size in config.compare_sizes])
 
 
 def main(argv):
@@ -81,13 +76,11 @@ def main(argv):
     runner.build_or_exit(build, config)
     if config.compare:
         summaries, curves = compare(config)
-        runner.print_table(("hidden units", "train acc", "dev acc", "test acc", "seconds"), [
-            (size, s["final_train_metric"], s["final_dev_metric"], s["test_metric"], s["seconds"])
-            for size, s in summaries.items()])
-        summary = {"experiment": "planar", "hidden_sizes": summaries,
-                   "seconds": round(sum(s["seconds"] for s in summaries.values()), 3)}
-        runner.report(summary, workdir, comparison={f"{k} units": v for k, v in curves.items()},
-                      title="flower: hidden-layer size")
+        runner.report_comparison("planar", summaries, curves, [
+            ("train acc", "final_train_metric"), ("dev acc", "final_dev_metric"),
+            ("test acc", "test_metric"), ("seconds", "seconds"),
+        ], workdir, title="flower: hidden-layer size", label_header="hidden units",
+            cases_key="hidden_sizes", legend="{} units")
         return
     summary, _ = run(config, workdir)
     summary.update(experiment="planar", hidden=config.hidden)

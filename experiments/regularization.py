@@ -107,7 +107,7 @@ def compare(config) -> dict[str, dict]:
     stacked = {k: jnp.asarray([s[k] for s in settings], jnp.float32) for k in NUMERIC}
 
     def one(hparams, key):
-        state, metrics = runner.train_with_state(trainable, hparams, key)
+        state, metrics = trainable.train_with_state(hparams, key)
         return {**{k: metrics[k] for k in runner.SUMMARY_KEYS}, **evaluate(state)}
 
     start = time.perf_counter()
@@ -130,10 +130,10 @@ def main(argv):
     runner.build_or_exit(build, config)
     if config.compare:
         summaries = compare(config)
-        runner.print_table(("case", "train acc", "dev acc", "test acc", "train − dev"), [
-            (label, s["final_train_metric"], s["final_dev_metric"], s["test_metric"],
-             s["train_dev_gap"]) for label, s in summaries.items()])
-        runner.report({"experiment": "regularization", "cases": summaries}, workdir)
+        runner.report_comparison("regularization", summaries, None, [
+            ("train acc", "final_train_metric"), ("dev acc", "final_dev_metric"),
+            ("test acc", "test_metric"), ("train − dev", "train_dev_gap"),
+        ], workdir)
         return
     summary, _ = run(config, workdir)
     summary["experiment"] = "regularization"

@@ -7,6 +7,9 @@ optionally adds its own figures, and hands the dict to :func:`report`, which pri
 (through a temporary file and a rename, so the file is never half-written). A run also leaves
 ``metrics.jsonl`` (per epoch) and ``learning_curve.png`` (cost vs epoch) in the workdir; a
 comparison of several runs leaves ``comparison.png``.
+
+A lesson that compares cases (``--config.compare=True``) lists them as ``[(label, overrides)]``,
+trains them with :func:`compare` and prints and reports them with :func:`report_comparison`.
 """
 
 from __future__ import annotations
@@ -17,33 +20,16 @@ import os
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse.train.trainable import Trainable, summarize
+from dlcourse.train.trainable import Trainable
 
 SUMMARY_KEYS = ("final_dev_metric", "best_dev_metric", "final_train_metric", "final_train_loss",
                 "diverged", "epochs_run")
-
-
-def train_with_state(trainable: Trainable, hparams, key: jax.Array):
-    """Like :meth:`Trainable.train` but also returns the final state (for a test-set evaluation).
-
-    Pure and jittable: ``(state, metrics)``; the state is the last finite one (divergence guard).
-    """
-    state = trainable.init(hparams, key)
-
-    def body(carry, _):
-        state, diverged = carry
-        state, diverged, row = trainable.guarded_epoch(state, diverged, hparams)
-        return (state, diverged), row
-
-    (state, diverged), curves = jax.lax.scan(body, (state, jnp.asarray(False)), None,
-                                             length=trainable.epochs)
-    return state, summarize(curves, diverged, trainable.goal)
 
 
 def to_python(value: Any) -> Any:
@@ -122,7 +108,7 @@ def run_trial(
     else:
         @jax.jit
         def run(hp, key):
-            state, metrics = train_with_state(trainable, hp, key)
+            state, metrics = trainable.train_with_state(hp, key)
             return metrics, ({} if evaluate is None else dict(evaluate(state)))
 
         metrics, extra = jax.block_until_ready(run(stacked, key))
@@ -221,6 +207,46 @@ def print_table(header: tuple[str, ...], rows: list[tuple]) -> None:
         print("  ".join(value.rjust(width) for value, width in zip(row, widths)))
         if index == 0:
             print("  ".join("-" * width for width in widths))
+
+
+def compare(run: Callable[[Any], tuple[dict, dict]], config,
+            cases: Sequence[tuple[Any, Mapping[str, Any]]]) -> tuple[dict, dict]:
+    """``run`` on a copy of ``config`` with each case's overrides set, one case after another.
+
+    Returns ``({label: summary}, {label: curves})`` in the order of ``cases``.
+    """
+    summaries, curves = {}, {}
+    for label, overrides in cases:
+        case = config.copy_and_resolve_references()
+        case.update(overrides)
+        summaries[label], curves[label] = run(case)
+    return summaries, curves
+
+
+#: A comparison table column: header and either a summary key or ``(summary, curves) -> value``.
+Column = tuple[str, Union[str, Callable[[Mapping, Mapping], Any]]]
+
+
+def report_comparison(experiment: str, summaries: Mapping[Any, Mapping], curves: Optional[Mapping[Any, Mapping]],
+                      columns: Sequence[Column], workdir: Optional[str], title: str = "", *,
+                      label_header: str = "case", cases_key: str = "cases", legend: str = "{}") -> None:
+    """Prints the comparison as a table (one row per case: its label, then ``columns``), then
+    :func:`report` of ``{"experiment": experiment, cases_key: summaries}`` plus ``seconds``, the sum
+    of the cases' ``seconds`` when every case has one. ``curves`` (``{label: curves}``, or None)
+    are drawn in ``comparison.png``, each line named ``legend.format(label)``.
+    """
+    def value(column, label, summary):
+        source = column[1]
+        return summary[source] if isinstance(source, str) else source(summary, (curves or {}).get(label))
+
+    print_table((label_header, *(column[0] for column in columns)), [
+        (label, *(value(column, label, summary) for column in columns))
+        for label, summary in summaries.items()])
+    summary = {"experiment": experiment, cases_key: summaries}
+    if all("seconds" in s for s in summaries.values()):
+        summary["seconds"] = round(sum(s["seconds"] for s in summaries.values()), 3)
+    comparison = {legend.format(label): run_curves for label, run_curves in curves.items()} if curves else None
+    report(summary, workdir, comparison=comparison, title=title)
 
 
 def build_or_exit(build: Callable[[Any], Trainable], config) -> Trainable:

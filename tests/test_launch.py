@@ -212,3 +212,48 @@ def test_two_processes_run_one_sweep(uninterrupted, tmp_path):
         assert mine["hparams"] == reference["hparams"] and mine["status"] == reference["status"]
         for key, value in reference["metrics"].items():
             assert mine["metrics"][key] == pytest.approx(value, abs=1e-6, nan_ok=True), (mine["id"], key)
+
+
+def test_error_analysis_tables_the_best_trial_retrained_alone(launch, tmp_path, capsys):
+    import jax
+    import numpy as np
+    from dlcourse.strategy import format_per_class_error_table, per_class_error_table
+    from dlcourse.sweep import trial_keys
+    from tests.sweep import toy_experiment as toy
+
+    workdir = str(tmp_path / "run")
+    assert launch.main(["launch.py", f"--experiment={TOY}", "--trials=4", "--seed=2", "--config.epochs=3",
+                        "--error_analysis", "--human_error=0.05", f"--workdir={workdir}"]) == 0
+    captured = capsys.readouterr()
+    table = open(os.path.join(workdir, "error_analysis.txt")).read()
+    assert table.strip() in captured.out and "focus:" in captured.out   # with --human_error's diagnosis
+    assert "differs" not in captured.err                                 # reproduced to 1e-5
+    records = _records(workdir)
+    best = max((r for r in records if r["status"] == "ok"),
+               key=lambda r: (r["metrics"]["best_dev_metric"], -r["id"]))
+    # The same trial trained here, its dev predictions computed by hand from its parameters.
+    config = toy.get_config()
+    config.epochs = 3
+    trainable = toy.build(config)
+    hparams = {k: np.float32(best["hparams"].get(k, v)) for k, v in trainable.hparams.items()}
+    (params, _, _), metrics = jax.jit(trainable.train_with_state)(hparams, trial_keys(2, [best["id"]])[0])
+    assert float(metrics["final_dev_metric"]) == pytest.approx(best["metrics"]["final_dev_metric"], abs=1e-5)
+    _, (x_dev, y_dev) = toy._data(config)
+    z = np.asarray(x_dev, np.float64) @ np.asarray(params["w"], np.float64) + float(params["b"])
+    labels, predictions = np.asarray(y_dev).astype(int), (z > 0).astype(int)
+    errors = int(np.sum(labels != predictions))
+    heading = (f"error analysis of trial {best['id']} (retrained alone; final state on the dev set): "
+               f"dev error {100 * errors / len(labels):.2f}% ({errors} of {len(labels)})")
+    assert table == heading + "\n" + format_per_class_error_table(per_class_error_table(labels, predictions)) + "\n"
+
+
+def test_error_analysis_without_predict_is_one_line_exit_2(launch, tmp_path, capsys):
+    experiment = tmp_path / "no_predict.py"
+    experiment.write_text("from tests.sweep.toy_experiment import get_config, build as build_toy\n\n\n"
+                          "def build(config):\n    return build_toy(config)._replace(predict=None)\n")
+    workdir = tmp_path / "run"
+    status = launch.main(["launch.py", f"--experiment={experiment}", "--error_analysis", f"--workdir={workdir}"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and "--error_analysis: experiment 'no_predict' gives no predictions" in err, err
+    assert not workdir.exists()

@@ -21,6 +21,10 @@ padded and masked unless ``drop_remainder``), and reports
 - ``train_metric``, ``dev_metric``: accuracy on the whole training and dev sets after the epoch;
 - ``dev_loss``: the cross-entropy on the dev set after the epoch (no L2 term).
 
+Its ``predict(state, hparams)`` gives the dev set's true and predicted classes (int32 ``[m_dev]``)
+with the model in inference mode: ``ŷ = 1[z > 0]`` (``σ(z) > 0.5``) for sigmoid logits,
+``argmax_j z_j`` for softmax logits (:func:`dlcourse.metrics.predicted_classes`).
+
 Full-batch gradient descent is ``batch_size >= m``. With a ``mesh`` the gradient of each step is
 computed data-parallel (see :mod:`dlcourse.train.parallel`), equal to the single-device one.
 """
@@ -198,10 +202,17 @@ def classifier(
 
     batch_gradients = parallel.sum_over_devices(slice_gradients, mesh, batch_argnums=(2, 3, 4))
 
-    def evaluate(params, batch_stats, hp, x, y):
+    def inference_logits(params, batch_stats, hp, x):
         variables = {"params": params, **({"batch_stats": batch_stats} if has_batch_stats else {})}
-        logits = net.apply(variables, x, **model_kwargs(hp, train=False))
+        return net.apply(variables, x, **model_kwargs(hp, train=False))
+
+    def evaluate(params, batch_stats, hp, x, y):
+        logits = inference_logits(params, batch_stats, hp, x)
         return loss_fn(logits, y), metrics.accuracy(logits, y)
+
+    def predict(state: ClassifierState, hp: Hparams) -> tuple[jax.Array, jax.Array]:
+        logits = inference_logits(state.params, state.batch_stats, hp, x_dev)
+        return metrics.true_classes(logits, y_dev), metrics.predicted_classes(logits)
 
     def epoch(state: ClassifierState, hp: Hparams):
         next_key, shuffle_key, dropout_key = jax.random.split(state.key, 3)
@@ -238,4 +249,4 @@ def classifier(
         return new_state, {k: v.astype(jnp.float32) for k, v in row.items()}
 
     return Trainable(init=init, epoch=epoch, epochs=epochs, hparams=defaults,
-                     metric="accuracy", goal="max")
+                     metric="accuracy", goal="max", predict=predict)

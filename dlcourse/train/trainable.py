@@ -13,6 +13,13 @@ epoch). :meth:`Trainable.train` chains them with ``lax.scan`` into one pure func
 ``(hparams, key) -> metrics``; ``jax.jit(jax.vmap(trainable.train))`` over stacked hyperparameters and
 keys trains a whole population, and a single run can instead call ``epoch`` from a Python loop to log,
 checkpoint and show progress between epochs. Both paths execute the same ``epoch``.
+:meth:`Trainable.train_with_state` is the same scan returning the final state as well.
+
+A classifier may also give ``predict``, for error analysis of a trained trial::
+
+    labels, predictions = trainable.predict(state, hparams)   # int [m_dev] each: true, predicted class
+
+on the dev set, with the model in inference mode (``None`` when the experiment has no classes).
 
 Divergence: once an epoch's training loss is NaN or ±inf the trial is *diverged*; its state stops
 changing (the last finite state is kept) and later epochs report NaN. Under ``vmap`` this touches
@@ -44,6 +51,8 @@ class Trainable(NamedTuple):
         (taken from the experiment's config). A sweep may vary exactly these without recompiling.
       metric: name of the dev metric, e.g. ``"accuracy"`` (for reports).
       goal: ``"max"`` if a larger metric is better, else ``"min"``.
+      predict: optional ``(state, hparams) -> (labels, predictions)``; pure; the dev set's true and
+        predicted classes as int arrays ``[m_dev]`` (see the module docstring).
     """
 
     init: Callable[[Hparams, jax.Array], State]
@@ -52,6 +61,7 @@ class Trainable(NamedTuple):
     hparams: dict[str, float]
     metric: str = "accuracy"
     goal: str = "max"
+    predict: Callable[[State, Hparams], tuple[jax.Array, jax.Array]] | None = None
 
     def default_hparams(self) -> dict[str, jax.Array]:
         """The defaults as float32 scalar arrays."""
@@ -81,6 +91,14 @@ class Trainable(NamedTuple):
         ``final_train_loss`` (from the last finite epoch; NaN if none), ``diverged`` (bool) and
         ``epochs_run`` (int32, finite epochs).
         """
+        return self.train_with_state(hparams, key)[1]
+
+    def train_with_state(self, hparams: Hparams, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
+        """:meth:`train` that also returns the final state: ``(state, metrics)``; pure and jittable.
+
+        The state is the last finite one (a diverged trial keeps the state before its divergence),
+        e.g. for a test-set evaluation or :attr:`predict`.
+        """
         state = self.init(hparams, key)
 
         def body(carry, _):
@@ -88,8 +106,9 @@ class Trainable(NamedTuple):
             state, diverged, row = self.guarded_epoch(state, diverged, hparams)
             return (state, diverged), row
 
-        (_, diverged), curves = jax.lax.scan(body, (state, jnp.asarray(False)), None, length=self.epochs)
-        return summarize(curves, diverged, self.goal)
+        (state, diverged), curves = jax.lax.scan(body, (state, jnp.asarray(False)), None,
+                                                 length=self.epochs)
+        return state, summarize(curves, diverged, self.goal)
 
 
 def summarize(curves: Mapping[str, jax.Array], diverged: jax.Array, goal: str = "max") -> dict[str, jax.Array]:

@@ -4,7 +4,7 @@ Numeric hyperparameters: ``learning_rate``, ``beta1`` (momentum: v = β v + (1 �
 and ``l2`` (λ/2 ‖w‖²). Structural: ``epochs``, ``batch_size``, ``features`` (``linear`` or
 ``square``: x and x² as inputs), ``seed`` (the data set). The loss is the naive
 −y log a − (1 − y) log(1 − a), so a huge learning rate saturates the sigmoid and the loss becomes
-inf: the trial diverges.
+inf: the trial diverges. ``predict`` gives the dev set's labels and ``1[a > 0.5]``.
 
 ``TRACES`` counts how often ``epoch`` is traced (one per compile of a population).
 """
@@ -50,16 +50,16 @@ def build(config):
     steps = x_train.shape[0] // config.batch_size
     dims = x_train.shape[1]
 
-    def predict(params, x):
+    def probability(params, x):
         return jax.nn.sigmoid(x @ params["w"] + params["b"])
 
     def cost(params, x, y, l2):
-        a = predict(params, x)
+        a = probability(params, x)
         loss = -jnp.mean(y * jnp.log(a) + (1 - y) * jnp.log(1 - a))
         return loss + l2 / 2 * jnp.sum(params["w"] ** 2)
 
     def accuracy(params, x, y):
-        return jnp.mean((predict(params, x) > 0.5) == (y > 0.5))
+        return jnp.mean((probability(params, x) > 0.5) == (y > 0.5))
 
     def init(hparams, key):
         key, init_key = jax.random.split(key)
@@ -88,7 +88,11 @@ def build(config):
                "dev_metric": accuracy(params, x_dev, y_dev)}
         return (params, velocity, key), row
 
+    def predict(state, hparams):
+        params, _, _ = state
+        return (y_dev > 0.5).astype(jnp.int32), (probability(params, x_dev) > 0.5).astype(jnp.int32)
+
     return Trainable(init=init, epoch=epoch, epochs=config.epochs,
                      hparams={"learning_rate": config.learning_rate, "beta1": config.beta1,
                               "l2": config.l2},
-                     metric="accuracy", goal="max")
+                     metric="accuracy", goal="max", predict=predict)

@@ -158,3 +158,26 @@ def test_bad_arguments_raise_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         classifier(models.LogisticRegression(), _splits(m=20), lambda h: optim.sgd(h["learning_rate"]),
                    **arguments)
+
+
+@pytest.mark.parametrize("loss, outputs", [("softmax", 3), ("sigmoid", 1)])
+def test_predict_is_the_inference_mode_argmax_or_threshold_on_the_dev_set(loss, outputs):
+    """Dropout and batch norm in the model: predict must use inference mode (no dropout, the
+    state's running averages, here moved away from their initial values)."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(48, 4)).astype(np.float32)
+    y = (np.argmax(x[:, :3], axis=1) if outputs == 3 else (x[:, 0] > 0)).astype(np.int32)
+    data = Splits(x[:32], y[:32], x[32:], y[32:], x[32:], y[32:], max(outputs, 2))
+    model = models.MLP((8,), outputs, dropout=True, batch_norm=True)
+    trainable = classifier(model, data, lambda h: optim.adam(h["learning_rate"]), epochs=1, batch_size=8,
+                           hparams={"learning_rate": 0.05, "keep_prob": 0.5}, loss=loss)
+    hp = trainable.default_hparams()
+    state = trainable.init(hp, jax.random.key(2))
+    moved = jax.tree.map(lambda v: v + jnp.asarray(rng.uniform(0.2, 0.5, v.shape), v.dtype), state.batch_stats)
+    state = state._replace(batch_stats=moved)
+    labels, predictions = jax.jit(trainable.predict)(state, hp)
+    logits = np.asarray(model.apply({"params": state.params, "batch_stats": moved}, data.x_dev, train=False))
+    expected = np.argmax(logits, axis=1) if outputs == 3 else (logits[:, 0] > 0).astype(int)
+    assert labels.dtype == jnp.int32 and predictions.dtype == jnp.int32
+    np.testing.assert_array_equal(labels, data.y_dev)
+    np.testing.assert_array_equal(predictions, expected)
