@@ -34,11 +34,20 @@ def dropout(key: jax.Array, a: jax.Array, keep_prob) -> jax.Array:
       key: PRNG key for the mask.
       a: activations, any shape.
       keep_prob: probability of keeping a unit, a scalar (array or float) in ``(0, 1]``.
+
+    With ``keep_prob = 1`` the result is ``a`` itself, and no mask is drawn: the draw sits in a
+    ``lax.cond``, so a run (or a population whose trials share one ``keep_prob``) with dropout
+    switched off by value pays nothing for it. Under ``vmap`` over ``keep_prob`` the cond becomes a
+    select and both branches run.
     """
     check_keep_prob(keep_prob)
     keep_prob = jnp.asarray(keep_prob, a.dtype)
-    keep = jax.random.uniform(key, a.shape) < keep_prob
-    return jnp.where(keep, a / keep_prob, jnp.zeros_like(a))
+
+    def drop(a):
+        keep = jax.random.uniform(key, a.shape) < keep_prob
+        return jnp.where(keep, a / keep_prob, jnp.zeros_like(a))
+
+    return jax.lax.cond(keep_prob < 1, drop, lambda a: a, a)
 
 
 class Dropout(nn.Module):

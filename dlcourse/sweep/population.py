@@ -76,15 +76,26 @@ class Population:
     Args:
       trainable: the experiment built for one structure.
       devices: devices of the ``trial`` mesh axis; default ``jax.devices()`` (all processes).
+      swept: the numeric hyperparameters that differ between trials; default all of
+        ``trainable.hparams``. Only these are vmapped: the others enter the program as shared
+        scalars, so code that branches on them with ``lax.cond`` (e.g. dropout at
+        ``keep_prob = 1``) keeps a real branch instead of computing both sides for every trial.
     """
 
-    def __init__(self, trainable: Trainable, devices: Sequence[jax.Device] | None = None):
+    def __init__(self, trainable: Trainable, devices: Sequence[jax.Device] | None = None,
+                 swept: Sequence[str] | None = None):
         self.trainable = trainable
         self.devices = list(jax.devices() if devices is None else devices)
+        self.swept = tuple(trainable.hparams if swept is None else swept)
+        unknown = sorted(set(self.swept) - set(trainable.hparams))
+        if unknown:
+            raise ValueError(f"swept names {unknown} are not hyperparameters of the trainable "
+                             f"({sorted(trainable.hparams)})")
         self.mesh = Mesh(np.array(self.devices), ("trial",))
         self.trial_sharding = NamedSharding(self.mesh, PartitionSpec("trial"))
-        replicated = NamedSharding(self.mesh, PartitionSpec())
-        self._train = jax.jit(jax.vmap(trainable.train), out_shardings=replicated)
+        self.replicated = NamedSharding(self.mesh, PartitionSpec())
+        in_axes = ({name: 0 if name in self.swept else None for name in trainable.hparams}, 0)
+        self._train = jax.jit(jax.vmap(trainable.train, in_axes=in_axes), out_shardings=self.replicated)
 
     @property
     def device_count(self) -> int:
@@ -118,7 +129,14 @@ class Population:
         if size < n or size % self.device_count:
             raise ValueError(f"size must be a multiple of {self.device_count} and >= {n}, got {size}")
         pad = lambda a: np.concatenate([a, np.repeat(a[-1:], size - n, axis=0)])  # noqa: E731
-        stacked = {name: self._place(pad(np.asarray(hparams[name], np.float32)))
-                   for name in self.trainable.hparams}
+        stacked = {}
+        for name in self.trainable.hparams:
+            values = np.asarray(hparams[name], np.float32)
+            if name in self.swept:
+                stacked[name] = self._place(pad(values))
+            elif np.all(values == values.flat[0]):
+                stacked[name] = jax.make_array_from_callback((), self.replicated, lambda _, v=values.flat[0]: v)
+            else:
+                raise ValueError(f"{name} is not swept but its values differ between trials: {values}")
         out = self._train(stacked, self._place(pad(keys)))
         return {name: np.asarray(value)[:n] for name, value in out.items()}

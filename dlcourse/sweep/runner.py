@@ -205,7 +205,7 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
             population = populations.get(structure_values)
             if population is None:
                 trainable = build(structural_config(config, structure)) if structure else base
-                population = Population(trainable, devices)
+                population = Population(trainable, devices, swept=numeric)
                 populations[structure_values] = population
             by_id = {t.id: t for t in group}
             chunks = plan_chunks(list(by_id), chunk, population.device_count)

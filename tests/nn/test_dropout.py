@@ -51,3 +51,13 @@ def test_dropout_accepts_python_float_under_jit():
     a = jnp.ones((4, 5))
     out = jax.jit(lambda key, a: dropout(key, a, 0.5))(jax.random.key(0), a)
     assert set(np.unique(np.asarray(out))) <= {0.0, 2.0}
+
+
+def test_dropout_at_keep_prob_one_is_the_identity_under_vmap_and_jit():
+    a = jax.random.normal(jax.random.key(1), (3, 4))
+    out = jax.jit(jax.vmap(lambda k: dropout(k, a, jnp.float32(1.0))))(jax.random.split(jax.random.key(0), 2))
+    np.testing.assert_array_equal(out, np.broadcast_to(a, (2, 3, 4)))
+    half = jax.jit(jax.vmap(lambda k, p: dropout(k, a, p)))(jax.random.split(jax.random.key(0), 2),
+                                                            jnp.float32([1.0, 0.5]))
+    np.testing.assert_array_equal(half[0], a)
+    assert (half[1] == 0).any()

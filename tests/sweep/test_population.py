@@ -96,3 +96,16 @@ def test_one_compile_per_structural_group():
     assert groups == {"linear", "square"} and len(progress) >= 4
     assert progress[-1].done == 14 and progress[-1].total == 14
     assert all(r["status"] == "ok" and len(r["metrics"]["dev_metric"]) == 3 for r in records)
+
+
+def test_unswept_hyperparameters_enter_as_shared_scalars(trainable, inputs, one_device):
+    hparams, keys = inputs
+    population = Population(trainable, jax.devices()[:1], swept=["learning_rate", "beta1"])
+    partial = population.run(hparams, keys)
+    for name, value in one_device.items():
+        np.testing.assert_allclose(partial[name], value, rtol=1e-6, atol=1e-6, err_msg=name)
+    differing = dict(hparams, l2=np.float32([0.0, 0.1, 0.0, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="l2 is not swept"):
+        population.run(differing, keys)
+    with pytest.raises(ValueError, match="not hyperparameters"):
+        Population(trainable, swept=["hidden"])
