@@ -111,7 +111,7 @@ def axis_plots(records: Sequence[Mapping], spaces: Mapping[str, Space], path: st
             axes.scatter([x_of(r["hparams"][key]) for r in bad], [floor] * len(bad), marker="x",
                          color="red", s=30, label="diverged")
         axes.set_xlabel(f"1 - {key}" if one_minus else key)
-        axes.set_ylabel(f"best {metric}")
+        axes.set_ylabel(f"best dev {metric}")
         axes.grid(alpha=0.3)
         if index == 0 and bad:
             axes.legend(fontsize=8)
@@ -138,7 +138,7 @@ def learning_curves(records: Sequence[Mapping], goal: str, path: str, top: int =
     loss_axes.set_ylabel("training cost")
     loss_axes.set_yscale("log")
     dev_axes.set_xlabel("epoch")
-    dev_axes.set_ylabel(metric)
+    dev_axes.set_ylabel(f"dev {metric}")
     for axes in (loss_axes, dev_axes):
         axes.grid(alpha=0.3)
     if best:
