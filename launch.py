@@ -140,6 +140,9 @@ def load_experiment(name: str):
             sys.modules[module_name] = module
             try:
                 spec.loader.exec_module(module)
+            except SyntaxError as error:
+                del sys.modules[module_name]
+                raise UsageError(_syntax_error_line(name, error)) from None
             except BaseException:
                 del sys.modules[module_name]
                 raise
@@ -150,11 +153,21 @@ def load_experiment(name: str):
             if os.path.isdir(folder) else []
         if not re.match(r"^[A-Za-z_]\w*$", name) or not os.path.isfile(os.path.join(folder, name + ".py")):
             raise UsageError(f"unknown experiment {name!r}; available: {', '.join(available) or 'none'}")
-        module = importlib.import_module(f"experiments.{name}")
+        try:
+            module = importlib.import_module(f"experiments.{name}")
+        except SyntaxError as error:
+            raise UsageError(_syntax_error_line(name, error)) from None
     for attribute in ("get_config", "build"):
         if not callable(getattr(module, attribute, None)):
             raise UsageError(f"experiment {name!r} has no {attribute}(); it cannot be swept")
     return module
+
+
+def _syntax_error_line(name: str, error: SyntaxError) -> str:
+    where = error.filename or name
+    if error.lineno:
+        where += f":{error.lineno}"
+    return f"experiment {name!r} cannot be loaded: {where}: {error.msg}"
 
 
 def experiment_label(name: str) -> str:
@@ -244,6 +257,7 @@ def error_analysis_report(records, module, config, trainable, workdir, seed):
     """Retrains the best trial alone; prints and writes its per-class dev error table."""
     from dlcourse.sweep import error_analysis, format_trial_error_analysis
     from dlcourse.sweep import report as sweep_report
+    from dlcourse.train.reporting import write_text_atomically
     ranked = sweep_report.ranked(records, trainable.goal)
     if not ranked:
         _say("\nerror analysis: no trial finished without diverging; nothing to analyze")
@@ -251,10 +265,7 @@ def error_analysis_report(records, module, config, trainable, workdir, seed):
     analysis = error_analysis(module.build, config, ranked[0], seed, trainable)
     text = format_trial_error_analysis(analysis)
     path = os.path.join(workdir, "error_analysis.txt")
-    temporary = path + ".tmp"
-    with open(temporary, "w") as f:
-        f.write(text + "\n")
-    os.replace(temporary, path)
+    write_text_atomically(path, text + "\n")
     _say("\n" + text + f"\n(table: {path})")
     if not analysis.reproduction_gap <= 1e-5:
         print(f"launch.py: warning: the retrained trial {analysis.trial_id} differs from its sweep "
@@ -263,6 +274,46 @@ def error_analysis_report(records, module, config, trainable, workdir, seed):
 
 # ----- main ------------------------------------------------------------------------------------------
 
+def structural_values(space) -> list:
+    """The values of a structural space that a sweep may build: every option of a choice, both
+    ends of an integer range (builders check bounds, so the ends stand for the values between)."""
+    from dlcourse.sweep import Choice, IntRange
+    if isinstance(space, Choice):
+        return list(space.options)
+    if isinstance(space, IntRange):
+        return [space.low, space.high]
+    return []
+
+
+def check_structural_values(build, config, structural_spaces) -> None:
+    """Builds the experiment with each structural value of the spec (other keys at their config
+    values), so a value the builder rejects is a usage error before anything is written."""
+    from dlcourse.sweep import structural_config
+    for key, space in structural_spaces.items():
+        for value in structural_values(space):
+            if value == config[key]:
+                continue  # the config's own value was built already
+            try:
+                build(structural_config(config, {key: value}))
+            except ValueError as error:
+                raise UsageError(f"--sweep: {key}={value} ({space.spec()}) cannot be built: {error}") from None
+
+
+def check_workdir(workdir: str) -> None:
+    """The workdir is a folder or can be made one: no regular file on its path."""
+    path = os.path.abspath(workdir)
+    while True:
+        if os.path.exists(path):
+            if not os.path.isdir(path):
+                what = "is" if path == os.path.abspath(workdir) else f"is inside {path}, which is"
+                raise UsageError(f"--workdir={workdir} {what} a file, not a directory")
+            return
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
+
+
 def prepare(argv):
     """Everything that can reject the input, before anything is written."""
     overrides = parse_argv(argv)
@@ -270,10 +321,18 @@ def prepare(argv):
         raise UsageError(f"--trials must be >= 1, got {FLAGS.trials}")
     if FLAGS.rounds < 1:
         raise UsageError(f"--rounds must be >= 1, got {FLAGS.rounds}")
+    if FLAGS.trials == 1 and (FLAGS.num_processes or 1) > 1:
+        raise UsageError("--trials=1 (one babysat model with checkpoints) runs in one process; "
+                         "drop --num_processes or sweep more trials")
     if FLAGS.chunk is not None and FLAGS.chunk < 1:
         raise UsageError(f"--chunk must be >= 1, got {FLAGS.chunk}")
+    if not 0 <= FLAGS.seed < 2 ** 32:
+        raise UsageError(f"--seed must be in [0, 2**32), got {FLAGS.seed}")
     if FLAGS.trial_id < 0:
         raise UsageError(f"--trial_id must be >= 0, got {FLAGS.trial_id}")
+    if FLAGS.trial_id + FLAGS.trials * FLAGS.rounds > 2 ** 32:
+        raise UsageError(f"--trial_id={FLAGS.trial_id} + --trials x --rounds ({FLAGS.trials * FLAGS.rounds}) "
+                         f"exceeds 2**32: trial ids must fit in 32 bits")
     if FLAGS.search not in SEARCH_METHODS:
         raise UsageError(f"--search must be one of {', '.join(SEARCH_METHODS)}, got {FLAGS.search!r}")
     if FLAGS.human_error is not None and not 0 <= FLAGS.human_error <= 1:
@@ -285,6 +344,9 @@ def prepare(argv):
     both = sorted(set(spaces) & set(overrides))
     if both:
         raise UsageError(f"{both[0]} is both swept (--sweep) and set (--config.{both[0]}); choose one")
+    workdir = FLAGS.workdir or os.path.join(
+        "runs", f"{experiment_label(FLAGS.experiment)}-{FLAGS.search}-{FLAGS.seed}")
+    check_workdir(workdir)
 
     from dlcourse.train import distributed
     try:
@@ -298,18 +360,19 @@ def prepare(argv):
     from dlcourse.sweep import classify_keys
     try:
         trainable = module.build(config)
-        classify_keys(spaces, trainable, config)
+        _, structural = classify_keys(spaces, trainable, config)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    check_structural_values(module.build, config, {key: spaces[key] for key in structural})
     if FLAGS.error_analysis and trainable.predict is None:
         raise UsageError(f"--error_analysis: experiment {experiment_label(FLAGS.experiment)!r} gives no predictions "
                          f"(its Trainable has no predict)")
-    return module, config, spaces, trainable, typed_overrides
+    return module, config, spaces, trainable, typed_overrides, workdir
 
 
 def main(argv: list[str]) -> int:
     try:
-        module, config, spaces, trainable, overrides = prepare(argv)
+        module, config, spaces, trainable, overrides, workdir = prepare(argv)
     except UsageError as error:
         print(f"launch.py: error: {error}", file=sys.stderr)
         return 2
@@ -318,7 +381,9 @@ def main(argv: list[str]) -> int:
     from dlcourse.sweep import Store, broadcast_json, code_version, run_sweep
     main_process = jax.process_index() == 0
     label = experiment_label(FLAGS.experiment)
-    workdir = FLAGS.workdir or os.path.join("runs", f"{label}-{FLAGS.search}-{FLAGS.seed}")
+    # Every process uses process 0's workdir: checkpoints (panda mode) are saved by all processes
+    # together into one directory, and only process 0 writes anything else.
+    workdir = broadcast_json(workdir)
     store = Store(workdir)
     meta = {"experiment": FLAGS.experiment, "spec": format_spec(spaces), "search": FLAGS.search,
             "seed": FLAGS.seed, "trials": FLAGS.trials, "rounds": FLAGS.rounds,

@@ -116,7 +116,7 @@ def compare(config) -> dict[str, dict]:
     seconds = round(time.perf_counter() - start, 3)
     summaries = {}
     for index, label in enumerate(labels):
-        summary = {k: runner.to_python(v[index]) for k, v in results.items()}
+        summary = {k: runner.to_json_value(v[index]) for k, v in results.items()}
         summary["hparams"] = dict(settings[index])
         summary["train_dev_gap"] = summary["final_train_metric"] - summary["final_dev_metric"]
         summary["population_seconds"] = seconds  # the whole vmapped population, compile included

@@ -26,26 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse.train.trainable import Trainable
-
-SUMMARY_KEYS = ("final_dev_metric", "best_dev_metric", "final_train_metric", "final_train_loss",
-                "diverged", "epochs_run")
-
-
-def to_python(value: Any) -> Any:
-    """Arrays and NumPy scalars as plain Python numbers/lists; NaN and ±inf as ``None`` (valid JSON)."""
-    if isinstance(value, Mapping):
-        return {str(k): to_python(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_python(v) for v in value]
-    if isinstance(value, (jax.Array, np.ndarray, np.generic)):
-        array = np.asarray(value)
-        if array.ndim:
-            return [to_python(v) for v in array.tolist()]
-        value = array.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+from dlcourse.train.reporting import to_json_value, write_json_atomically
+from dlcourse.train.trainable import SUMMARY_KEYS, Trainable
 
 
 def run_trial(
@@ -101,9 +83,13 @@ def run_trial(
             print(format_progress(epoch, trainable.epochs, row, time.perf_counter() - start),
                   flush=True)
 
-        metrics = run_single(trainable, stacked, key, workdir,
-                             checkpoint_every=max(1, trainable.epochs // 4), on_epoch=on_epoch,
-                             config=None if config is None else to_python(dict(config)))
+        from dlcourse.train import DifferentRunError
+        try:
+            metrics = run_single(trainable, stacked, key, workdir,
+                                 checkpoint_every=max(1, trainable.epochs // 4), on_epoch=on_epoch,
+                                 config=None if config is None else to_json_value(dict(config)))
+        except DifferentRunError as error:  # a rerun with other flags in the same --workdir
+            fail(str(error))
         extra = {}
     else:
         @jax.jit
@@ -113,11 +99,11 @@ def run_trial(
 
         metrics, extra = jax.block_until_ready(run(stacked, key))
     seconds = time.perf_counter() - start
-    summary = {k: to_python(metrics[k]) for k in SUMMARY_KEYS}
-    summary.update(to_python(extra))
+    summary = {k: to_json_value(metrics[k]) for k in SUMMARY_KEYS}
+    summary.update(to_json_value(extra))
     summary["hparams"] = {k: float(v) for k, v in values.items()}
     summary["seconds"] = round(seconds, 3)
-    curves = {k: to_python(v) for k, v in metrics.items() if np.ndim(v) == 1}
+    curves = {k: to_json_value(v) for k, v in metrics.items() if np.ndim(v) == 1}
     if workdir and not babysit:
         write_epoch_files(workdir, curves)
     return summary, curves
@@ -132,22 +118,6 @@ def write_epoch_files(workdir: str, curves: Mapping[str, list]) -> None:
     rows = [{k: (math.nan if v[i] is None else v[i]) for k, v in curves.items()} for i in range(epochs)]
     reporting.write_metrics(os.path.join(workdir, reporting.METRICS_FILE), rows)
     reporting.plot_learning_curve(rows, os.path.join(workdir, reporting.LEARNING_CURVE_FILE))
-
-
-def write_json_atomically(path: str, payload: Mapping) -> None:
-    """Writes ``payload`` as JSON to ``path`` via a temporary file in the same folder and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".metrics-", suffix=".json.tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(payload, file, indent=2, sort_keys=True)
-            file.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def plot_comparison(path: str, curves: Mapping[str, Mapping[str, list]], title: str) -> None:
@@ -183,13 +153,13 @@ def report(summary: Mapping, workdir: Optional[str], comparison: Optional[Mappin
     """Writes ``<workdir>/metrics.json`` (and ``comparison.png`` from ``comparison``, a mapping
     ``{label: curves}`` of several runs), then prints ``summary`` as one line of JSON, last on
     stdout."""
-    payload = to_python(summary)
+    payload = to_json_value(summary)
     line = json.dumps(payload, sort_keys=True, allow_nan=False)
     if workdir:
         os.makedirs(workdir, exist_ok=True)
         if comparison:
             plot_comparison(os.path.join(workdir, "comparison.png"), comparison, title)
-        write_json_atomically(os.path.join(workdir, "metrics.json"), payload)
+        write_json_atomically(os.path.join(workdir, "metrics.json"), payload, sort_keys=True)
     sys.stdout.flush()
     print(line, flush=True)
 

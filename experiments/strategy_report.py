@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 from absl import app, flags
 
 from dlcourse import strategy
+from dlcourse.train.reporting import write_json_atomically
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Directory to write metrics.json into (created if missing).")
@@ -197,10 +197,7 @@ def _rounded(value):
 
 def _write_metrics(workdir: str, figures: dict) -> None:
     os.makedirs(workdir, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=workdir, suffix=".tmp", delete=False) as handle:
-        json.dump(figures, handle, indent=2, sort_keys=True)
-        temporary = handle.name
-    os.replace(temporary, os.path.join(workdir, "metrics.json"))
+    write_json_atomically(os.path.join(workdir, "metrics.json"), figures, sort_keys=True)
 
 
 def main(argv):

@@ -237,7 +237,7 @@ def main(argv):
     except ValueError as error:
         runner.fail(str(error))
     study = run_study(config)
-    summary = runner.to_python(summarize(config, study, time.perf_counter() - start))
+    summary = runner.to_json_value(summarize(config, study, time.perf_counter() - start))
     print(f"Pre-trained on digits 0-4 (test accuracy {summary['source_test_accuracy']:.4f}); "
           f"test accuracy on digits 5-9, mean of {config.seeds} seeds:")
     rows = [(n, m, *(summary["test_accuracy"][method][i] for method in METHODS))

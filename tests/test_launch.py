@@ -55,6 +55,7 @@ def _records(workdir):
     (["--sweep=epochs=uniform(1,5)"], "epochs is an integer"),
     (["--sweep=features=log(1e-3,1)"], "features is a string"),
     (["--trials=0"], "--trials must be >= 1"),
+    (["--trials=1", "--num_processes=2"], "runs in one process"),
     (["--rounds=0"], "--rounds must be >= 1"),
     (["--chunk=0"], "--chunk must be >= 1"),
     (["--search=bayesian"], "--search must be one of"),
@@ -65,6 +66,12 @@ def _records(workdir):
     (["--config.learning_rate=0.1"], "both swept"),
     (["--config.features=cubic", "--sweep=none"], "features must be"),
     (["--human_error=2"], "--human_error"),
+    (["--seed=-1"], "--seed must be in [0, 2**32), got -1"),
+    ([f"--seed={2 ** 32}"], "--seed must be in [0, 2**32)"),
+    (["--trial_id=-3"], "--trial_id must be >= 0, got -3"),
+    ([f"--trial_id={2 ** 32 - 10}", "--trials=6", "--rounds=2"], "exceeds 2**32"),
+    (["--sweep=features=choice(linear,cubic)"], "--sweep: features=cubic (choice(linear,cubic)) cannot be built: "
+                                                "features must be 'linear' or 'square'"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(launch, tmp_path, capsys, args, message):
     workdir = tmp_path / "run"
@@ -73,6 +80,40 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(launch, tmp_path, capsy
     err = capsys.readouterr().err
     assert status == 2
     assert err.count("\n") == 1 and err.startswith("launch.py: error: ") and message in err, err
+    assert not workdir.exists()
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ("optimizer=choice(adam,foo)", "--sweep: optimizer=foo (choice(adam,foo)) cannot be built: optimizer must be one of"),
+    ("batch_size=int(-5,3)", "--sweep: batch_size=-5 (int(-5,3)) cannot be built: batch_size must be a positive int"),
+])
+def test_a_structural_value_that_cannot_be_built_is_refused_before_writing(launch, tmp_path, capsys, sweep,
+                                                                           message):
+    workdir = tmp_path / "run"
+    status = launch.main(["launch.py", f"--sweep={sweep}", "--trials=2", "--config.epochs=1",
+                          f"--workdir={workdir}"])          # the default experiment, deep_mlp
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("launch.py: error: ") and message in err, err
+    assert not workdir.exists()
+
+
+def test_a_file_as_workdir_or_a_broken_experiment_is_one_line_exit_2(launch, tmp_path, capsys):
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("keep me\n")
+    for workdir, message in ((a_file, "is a file, not a directory"),
+                             (a_file / "run", f"is inside {a_file}, which is a file")):
+        assert launch.main(["launch.py", f"--experiment={TOY}", f"--workdir={workdir}"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("launch.py: error: --workdir=") and message in err, err
+        assert a_file.read_text() == "keep me\n"
+    broken = tmp_path / "broken.py"
+    broken.write_text("def get_config(:\n    pass\n")
+    workdir = tmp_path / "run"
+    assert launch.main(["launch.py", f"--experiment={broken}", f"--workdir={workdir}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("launch.py: error: experiment "), err
+    assert f"experiment {str(broken)!r} cannot be loaded: {broken}:1: invalid syntax" in err, err
     assert not workdir.exists()
 
 
@@ -257,3 +298,4 @@ def test_error_analysis_without_predict_is_one_line_exit_2(launch, tmp_path, cap
     assert status == 2
     assert err.count("\n") == 1 and "--error_analysis: experiment 'no_predict' gives no predictions" in err, err
     assert not workdir.exists()
+

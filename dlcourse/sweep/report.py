@@ -9,14 +9,10 @@ import math
 import shlex
 from typing import Any, Mapping, Sequence
 
-from dlcourse.sweep.search import top_trials
+from dlcourse.sweep.search import is_finite_number, top_trials
 from dlcourse.sweep.spaces import Space
 
 __all__ = ["ranked", "leaderboard", "axis_plots", "learning_curves", "reproduce_command"]
-
-
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def ranked(records: Sequence[Mapping], goal: str) -> list[Mapping]:
@@ -76,7 +72,7 @@ def axis_plots(records: Sequence[Mapping], spaces: Mapping[str, Space], path: st
     columns = min(3, len(keys))
     rows = math.ceil(len(keys) / columns)
     figure = _figure(4.2 * columns, 3.4 * rows)
-    ok = [r for r in records if r["status"] == "ok" and _finite(r["metrics"]["best_dev_metric"])]
+    ok = [r for r in records if r["status"] == "ok" and is_finite_number(r["metrics"]["best_dev_metric"])]
     bad = [r for r in records if r not in ok]
     values = [r["metrics"]["best_dev_metric"] for r in ok]
     floor = min(values) if values else 0.0

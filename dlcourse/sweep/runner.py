@@ -39,13 +39,11 @@ import numpy as np
 from dlcourse.sweep.population import Population, plan_chunks, stack_hparams, trial_keys
 from dlcourse.sweep.search import Trial, sample_round, shrink_spaces, top_trials
 from dlcourse.sweep.spaces import Space
-from dlcourse.train.trainable import Trainable
+from dlcourse.train.reporting import to_json_value
+from dlcourse.train.trainable import SUMMARY_KEYS, Trainable
 
 __all__ = ["classify_keys", "structural_config", "make_record", "Progress", "run_sweep",
            "broadcast_json"]
-
-SUMMARY_KEYS = ("final_dev_metric", "best_dev_metric", "final_train_metric", "final_train_loss",
-                "diverged", "epochs_run")
 
 
 def classify_keys(spaces: Mapping[str, Space], trainable: Trainable,
@@ -93,7 +91,6 @@ def structural_config(config: ml_collections.ConfigDict, values: Mapping[str, An
 
 def make_record(trial: Trial, metrics: Mapping[str, np.ndarray], seconds: float) -> dict:
     """The trials.jsonl record of one trial, as it will read back from JSON (NaN → None)."""
-    from dlcourse.sweep.store import to_json_value
     summary = {k: metrics[k] for k in SUMMARY_KEYS}
     curves = {k: v for k, v in metrics.items() if k not in SUMMARY_KEYS}
     record = {

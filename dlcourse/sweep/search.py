@@ -25,7 +25,7 @@ import numpy as np
 from dlcourse.sweep.spaces import Choice, IntRange, Space
 
 __all__ = ["SEARCH_METHODS", "Trial", "unit_points", "grid_shape", "sample_round", "shrink_spaces",
-           "top_trials"]
+           "top_trials", "is_finite_number"]
 
 SEARCH_METHODS = ("random", "quasirandom", "grid")
 
@@ -133,7 +133,7 @@ def top_trials(records: Sequence[Mapping], goal: str, fraction: float = 0.25) ->
     """
     if goal not in ("max", "min"):
         raise ValueError(f"goal must be 'max' or 'min', got {goal!r}")
-    ok = [r for r in records if r["status"] == "ok" and _finite(r["metrics"]["best_dev_metric"])]
+    ok = [r for r in records if r["status"] == "ok" and is_finite_number(r["metrics"]["best_dev_metric"])]
     sign = -1.0 if goal == "max" else 1.0
     ok.sort(key=lambda r: (sign * r["metrics"]["best_dev_metric"], r["id"]))
     if not ok:
@@ -141,8 +141,9 @@ def top_trials(records: Sequence[Mapping], goal: str, fraction: float = 0.25) ->
     return ok[:max(1, math.ceil(fraction * len(ok)))]
 
 
-def _finite(x) -> bool:
-    return x is not None and math.isfinite(x)
+def is_finite_number(x) -> bool:
+    """True for a finite int or float (not a bool, not None, not NaN or ±inf)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def shrink_spaces(spaces: Mapping[str, Space], records: Sequence[Mapping], goal: str,

@@ -17,41 +17,34 @@
 Non-finite numbers are written as ``null``. Lines are appended whole (one ``write``, then flush
 and fsync); a damaged last line (a crash mid-write) is dropped with a warning and cut off before
 the next append. A damaged line elsewhere is an error. The *identity* of a sweep (experiment,
-spec, search, seed, trials, rounds, config overrides, first trial id) decides whether a workdir may be resumed.
+spec, search, seed, trials, rounds, config overrides, first trial id, and chunk, device count and
+process count, which fix the composition of each compiled chunk and so the results) decides whether
+a workdir may be resumed.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import warnings
 from typing import Any, Iterable, Mapping
 
+from dlcourse.train.reporting import to_json_value, write_json_atomically
+
 __all__ = ["Store", "IDENTITY_KEYS", "DamagedRecordWarning", "code_version", "to_json_value"]
 
 IDENTITY_KEYS = ("experiment", "spec", "search", "seed", "trials", "rounds", "config_overrides",
-                 "first_trial_id")
+                 "first_trial_id", "chunk", "device_count", "process_count")
+#: Identity keys that fix how trials are grouped into compiled chunks (hence their results), not
+#: what is sampled: a resume must use the same values.
+EXECUTION_KEYS = ("chunk", "device_count", "process_count")
 SWEEP_FILE = "sweep.json"
 TRIALS_FILE = "trials.jsonl"
 
 
 class DamagedRecordWarning(UserWarning):
     """The last line of trials.jsonl was incomplete and is ignored."""
-
-
-def to_json_value(value: Any) -> Any:
-    """Plain JSON: numpy scalars/arrays to Python numbers/lists, NaN and ±inf to ``None``."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, dict):
-        return {str(k): to_json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json_value(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def code_version() -> str:
@@ -108,8 +101,12 @@ class Store:
         if differing:
             details = "; ".join(f"{k}: stored {stored.get(k)!r}, now {to_json_value(meta.get(k))!r}"
                                 for k in differing)
+            how = ""
+            if any(k in EXECUTION_KEYS for k in differing):
+                how = (" (chunk, device and process counts decide how trials are batched, hence their "
+                       "results: resume with the stored --chunk on as many devices and processes)")
             raise ValueError(f"{self.workdir} holds a different sweep ({details}); pass a new "
-                             f"--workdir, or delete {self.workdir} to start over")
+                             f"--workdir, or delete {self.workdir} to start over{how}")
         return True
 
     def create(self, meta: Mapping[str, Any]) -> None:
@@ -117,13 +114,7 @@ class Store:
         os.makedirs(self.workdir, exist_ok=True)
         if os.path.exists(self.sweep_path):
             return
-        tmp = self.sweep_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(to_json_value(dict(meta)), f, indent=2, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.sweep_path)
+        write_json_atomically(self.sweep_path, dict(meta))
 
     # ----- trials.jsonl -----------------------------------------------------------------------
     def _scan(self) -> tuple[list[dict], int]:

@@ -13,7 +13,7 @@ from dlcourse.train.classification import ClassifierState, classifier
 from dlcourse.train.distributed import initialize, is_main_process
 from dlcourse.train.parallel import DATA_AXIS, data_mesh
 from dlcourse.train.reporting import format_progress, plot_learning_curve, read_metrics
-from dlcourse.train.single import run_single
+from dlcourse.train.single import DifferentRunError, run_single
 from dlcourse.train.trainable import Trainable, summarize
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "initialize",
     "is_main_process",
     "run_single",
+    "DifferentRunError",
     "TrainingCheckpoints",
     "format_progress",
     "plot_learning_curve",

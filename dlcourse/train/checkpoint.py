@@ -81,6 +81,12 @@ class TrainingCheckpoints:
         record = dict(restored["record"])
         return _rewrap_keys(restored["state"], like_state), bool(record["diverged"]), record
 
+    def read_record(self, epoch: int) -> dict:
+        """The JSON record of epoch ``epoch`` alone (no arrays are read): e.g. to check that a
+        checkpoint belongs to this run before restoring a state whose shapes may differ."""
+        restored = self._manager.restore(epoch, args=ocp.args.Composite(record=ocp.args.JsonRestore()))
+        return dict(restored["record"])
+
     def wait(self) -> None:
         """Blocks until every pending save is on disk."""
         self._manager.wait_until_finished()

@@ -26,7 +26,10 @@ with the model in inference mode: ``ŷ = 1[z > 0]`` (``σ(z) > 0.5``) for sigmoi
 ``argmax_j z_j`` for softmax logits (:func:`dlcourse.metrics.predicted_classes`).
 
 Full-batch gradient descent is ``batch_size >= m``. With a ``mesh`` the gradient of each step is
-computed data-parallel (see :mod:`dlcourse.train.parallel`), equal to the single-device one.
+computed data-parallel (see :mod:`dlcourse.train.parallel`). Without dropout it equals the
+single-device one. With dropout it does not: each device folds its index into the step's dropout
+key and draws its own masks for its slice of the batch, so the masks (hence the run) differ from a
+one-device run with the same key — equally valid draws, not the same numbers.
 """
 
 from __future__ import annotations

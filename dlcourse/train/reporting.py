@@ -3,6 +3,11 @@
 ``metrics.jsonl`` holds one JSON object per epoch, ``{"epoch": e, "train_loss": …, …}``, each line
 written whole and flushed; non-finite values (a diverged epoch) are written as ``null`` so every
 line is strict JSON. Nothing here prints: :func:`format_progress` returns the line for the caller.
+
+Whole files (``metrics.json``, ``sweep.json``, reports) are written with :func:`write_text_atomically`
+/ :func:`write_json_atomically`: a temporary file in the same folder, fsync, then a rename, so a
+reader sees the old file or the new one, never half of one. :func:`to_json_value` turns arrays and
+NumPy scalars into plain JSON values.
 """
 
 from __future__ import annotations
@@ -10,11 +15,53 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Mapping, Sequence
+import tempfile
+from typing import Any, Mapping, Sequence
 
 METRICS_FILE = "metrics.jsonl"
 LEARNING_CURVE_FILE = "learning_curve.png"
 ROW_ORDER = ("train_loss", "train_metric", "dev_metric", "dev_loss")
+
+
+def to_json_value(value: Any) -> Any:
+    """Plain JSON: arrays and NumPy/JAX scalars as Python numbers/lists, mappings as dicts with
+    string keys, tuples as lists, NaN and ±inf as ``None``."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # e.g. a bfloat16 scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> None:
+    """Replaces ``path`` with ``text``: written to a temporary file in the same folder, flushed
+    to disk, then renamed over ``path``. The folder must exist; on failure ``path`` is untouched."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + "-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def write_json_atomically(path: str | os.PathLike, payload: Any, *, sort_keys: bool = False) -> None:
+    """Replaces ``path`` with ``payload`` (through :func:`to_json_value`) as indented strict JSON,
+    atomically (:func:`write_text_atomically`)."""
+    text = json.dumps(to_json_value(payload), indent=2, sort_keys=sort_keys, allow_nan=False) + "\n"
+    write_text_atomically(path, text)
 
 
 def _ordered(row: Mapping[str, float]) -> list[str]:
@@ -42,13 +89,8 @@ def append_metrics(path: str | os.PathLike, epoch: int, row: Mapping[str, float]
 
 def write_metrics(path: str | os.PathLike, rows: Sequence[Mapping[str, float]]) -> None:
     """Replaces ``path`` with rows for epochs 1 … len(rows), atomically (write, then rename)."""
-    temporary = f"{os.fspath(path)}.tmp"
-    with open(temporary, "w", encoding="utf-8") as f:
-        for epoch, row in enumerate(rows, start=1):
-            f.write(metrics_line(epoch, row) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
+    write_text_atomically(path, "".join(metrics_line(epoch, row) + "\n"
+                                        for epoch, row in enumerate(rows, start=1)))
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict]:

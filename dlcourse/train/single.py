@@ -23,6 +23,17 @@ from dlcourse.train.trainable import Trainable, summarize
 CHECKPOINT_DIR = "checkpoints"
 
 
+class DifferentRunError(ValueError):
+    """The workdir holds checkpoints of a run with other hyperparameters or another config."""
+
+
+def _differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """``"key: saved X, now Y"`` for each key whose value differs (missing keys read as absent)."""
+    absent = "(absent)"
+    return [f"{k}: saved {saved.get(k, absent)!r}, now {now.get(k, absent)!r}"
+            for k in sorted(set(saved) | set(now)) if saved.get(k, absent) != now.get(k, absent)]
+
+
 def _complete_hparams(trainable: Trainable, hparams: Mapping[str, Any] | None) -> dict[str, jax.Array]:
     hparams = dict(hparams or {})
     unknown = sorted(set(hparams) - set(trainable.hparams))
@@ -67,8 +78,17 @@ def run_single(
       max_to_keep: checkpoints kept.
 
     Once the trial diverges the loop stops; the remaining epochs are reported as NaN, as
-    ``train`` reports them. Resuming checks that the checkpoint was made with the same
-    hyperparameters (``ValueError`` otherwise) and rewrites ``metrics.jsonl`` to the restored epoch.
+    ``train`` reports them. Resuming checks, before restoring any array, that the checkpoint was
+    made with the same hyperparameters and (when ``config`` is given) the same config, and
+    rewrites ``metrics.jsonl`` to the restored epoch.
+
+    Only process 0 creates ``workdir`` and writes files into it; in a multi-process run every
+    process takes part in each checkpoint save (orbax's multi-process protocol), into the same
+    ``workdir``.
+
+    Raises:
+      DifferentRunError: (a ``ValueError``) the workdir's checkpoints belong to a run with other
+        hyperparameters or another config; the message says what differs.
     """
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
@@ -79,6 +99,7 @@ def run_single(
     writes_files = workdir is not None and distributed.is_main_process()
     if workdir is not None:
         workdir = os.fspath(workdir)
+    if writes_files:
         os.makedirs(workdir, exist_ok=True)
     metrics_path = None if workdir is None else os.path.join(workdir, reporting.METRICS_FILE)
 
@@ -88,15 +109,21 @@ def run_single(
     epoch_fn = jax.jit(trainable.guarded_epoch)
     checkpoints = None if workdir is None else TrainingCheckpoints(
         os.path.join(workdir, CHECKPOINT_DIR), max_to_keep=max_to_keep)
-    record = {"hparams": _as_json_numbers(hp), "config": dict(config or {})}
+    record = {"hparams": _as_json_numbers(hp),
+              "config": reporting.to_json_value(dict(config or {}))}
     try:
         if checkpoints is not None and checkpoints.latest_epoch() is not None:
             done = checkpoints.latest_epoch()
+            saved = checkpoints.read_record(done)
+            differences = _differences(saved.get("hparams") or {}, record["hparams"])
+            if config is not None:
+                differences += _differences(saved.get("config") or {}, record["config"])
+            if differences:
+                raise DifferentRunError(
+                    f"{workdir} holds a different run ({'; '.join(differences)}); delete it or pass "
+                    f"another --workdir")
             state, was_diverged, saved = checkpoints.restore(done, state)
             diverged = jnp.asarray(was_diverged)
-            if saved.get("hparams") != record["hparams"]:
-                raise ValueError(f"{checkpoints.directory} holds a run with hyperparameters "
-                                 f"{saved.get('hparams')}, not {record['hparams']}")
             rows = [{k: float("nan") if v is None else float(v) for k, v in row.items()}
                     for row in saved["rows"]][:done]
             if writes_files:

@@ -21,9 +21,11 @@ A classifier may also give ``predict``, for error analysis of a trained trial::
 
 on the dev set, with the model in inference mode (``None`` when the experiment has no classes).
 
-Divergence: once an epoch's training loss is NaN or ±inf the trial is *diverged*; its state stops
-changing (the last finite state is kept) and later epochs report NaN. Under ``vmap`` this touches
-only that trial.
+Divergence: once any value of an epoch's row is NaN or ±inf (the training loss, a metric, or e.g. a
+classifier's ``dev_loss``, which turns NaN when the epoch's last step made the parameters NaN
+although the epoch's mean training loss is finite) the trial is *diverged*; the epoch's state is
+dropped (the last finite state is kept), that epoch and later ones report NaN. Under ``vmap`` this
+touches only that trial.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ State = Any
 Row = dict[str, jax.Array]
 
 REQUIRED_ROW_KEYS = ("train_loss", "train_metric", "dev_metric")
+#: The scalars :func:`summarize` adds to the per-epoch curves.
+SUMMARY_KEYS = ("final_dev_metric", "best_dev_metric", "final_train_metric", "final_train_loss",
+                "diverged", "epochs_run")
 
 
 class Trainable(NamedTuple):
@@ -70,14 +75,15 @@ class Trainable(NamedTuple):
     def guarded_epoch(self, state: State, diverged: jax.Array, hparams: Hparams):
         """One epoch that keeps the old state, and reports NaN, once the trial has diverged.
 
-        Returns ``(state, diverged, row)``; ``diverged`` becomes True when this epoch's
-        training loss is not finite.
+        Returns ``(state, diverged, row)``; ``diverged`` becomes True when any value of this
+        epoch's row is not finite (then the state before the epoch is kept).
         """
         new_state, row = self.epoch(state, hparams)
         missing = [k for k in REQUIRED_ROW_KEYS if k not in row]
         if missing:
             raise ValueError(f"Trainable.epoch must report {REQUIRED_ROW_KEYS}; missing {missing}")
-        now_diverged = jnp.logical_or(diverged, ~jnp.isfinite(row["train_loss"]))
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in row.values()]))
+        now_diverged = jnp.logical_or(diverged, ~finite)
         keep = lambda new, old: jnp.where(now_diverged, old, new)  # noqa: E731
         state = jax.tree.map(keep, new_state, state)
         row = {k: jnp.where(now_diverged, jnp.nan, v.astype(jnp.float32)) for k, v in row.items()}

@@ -63,3 +63,23 @@ def test_bad_flag_value_exits_2_with_one_line(tmp_path):
     assert result.stderr.strip().splitlines()[-1] == (
         "error: optimizer must be one of ('gd', 'momentum', 'adam'), got 'nesterov'")
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_deep_mlp_rerun_with_other_flags_in_the_same_workdir_is_refused(tmp_path):
+    first = run_program("deep_mlp", f"--workdir={tmp_path}", "--config.epochs=2", "--config.hidden=8")
+    summary = last_json_line(first.stdout)
+    before = (tmp_path / "metrics.json").read_text()
+    for flag, what in (("--config.seed=1", "seed: saved 0, now 1"),        # would resume the seed-0 run
+                       ("--config.hidden=16", "hidden: saved 8, now 16")):  # would fail inside orbax
+        hidden = [] if flag.startswith("--config.hidden") else ["--config.hidden=8"]
+        result = run_program("deep_mlp", f"--workdir={tmp_path}", "--config.epochs=2", *hidden, flag,
+                             check=False)
+        assert result.returncode == 2, result.stderr
+        err = result.stderr.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and "holds a different run" in err[0], result.stderr
+        assert what in err[0] and "another --workdir" in err[0]
+        assert (tmp_path / "metrics.json").read_text() == before
+    # The same flags again resume the finished run and report the same numbers.
+    again = run_program("deep_mlp", f"--workdir={tmp_path}", "--config.epochs=2", "--config.hidden=8")
+    resumed = last_json_line(again.stdout)
+    assert {k: v for k, v in resumed.items() if k != "seconds"} == {k: v for k, v in summary.items() if k != "seconds"}

@@ -10,7 +10,7 @@ from dlcourse.sweep import (DamagedRecordWarning, LogUniform, OneMinusLogUniform
 
 META = {"experiment": "toy", "spec": "learning_rate=log(0.0001,1)", "search": "random", "seed": 0,
         "trials": 4, "rounds": 1, "config_overrides": {"epochs": 3}, "first_trial_id": 0,
-        "chunk": None, "device_count": 4, "code_version": "test"}
+        "chunk": None, "device_count": 4, "process_count": 1, "code_version": "test"}
 
 
 def _record(i, best, status="ok", lr=0.01):
@@ -70,11 +70,26 @@ def test_damaged_middle_line_is_an_error(tmp_path):
 def test_a_different_sweep_is_refused_with_a_way_forward(tmp_path):
     store = Store(str(tmp_path))
     store.create(META)
-    other = dict(META, spec="learning_rate=log(0.001,1)", seed=1, code_version="other", device_count=1)
+    other = dict(META, spec="learning_rate=log(0.001,1)", seed=1, code_version="other")
     with pytest.raises(ValueError, match=r"different sweep \(spec: .*seed: .*new --workdir.*delete"):
         store.check_resumable(other)
-    # Fields outside the identity (code version, devices) do not block a resume.
-    assert store.check_resumable(dict(META, code_version="other", device_count=1)) is True
+    # The code version is outside the identity: it does not block a resume.
+    assert store.check_resumable(dict(META, code_version="other")) is True
+
+
+@pytest.mark.parametrize("change", [{"chunk": 2}, {"device_count": 1}, {"process_count": 2},
+                                    {"chunk": 8, "device_count": 2}])
+def test_a_different_chunking_is_refused(tmp_path, change):
+    # Chunk size and device/process counts decide which trials share a compiled call, hence results.
+    store = Store(str(tmp_path))
+    store.create(META)
+    with pytest.raises(ValueError) as raised:
+        store.check_resumable(dict(META, **change))
+    message = str(raised.value)
+    assert "different sweep" in message and "new --workdir" in message and "delete" in message
+    for key, value in change.items():
+        assert f"{key}: stored {META[key]!r}, now {value!r}" in message
+    assert "resume with the stored --chunk" in message
 
 
 def test_leaderboard_orders_best_first_and_counts_diverged():

@@ -15,12 +15,12 @@ from dlcourse.train import TrainingCheckpoints, classifier, data_mesh, read_metr
 EPOCHS = 6
 
 
-def _build(mesh=None, batch_norm=False, epochs=EPOCHS):
+def _build(mesh=None, batch_norm=False, epochs=EPOCHS, hidden=8):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(64, 4)).astype(np.float32)
     y = (x[:, 0] * x[:, 1] > 0).astype(np.int32)
     data = Splits(x[:40], y[:40], x[40:52], y[40:52], x[52:], y[52:], 2)
-    return classifier(models.MLP((8,), 2, dropout=True, batch_norm=batch_norm), data,
+    return classifier(models.MLP((hidden,), 2, dropout=True, batch_norm=batch_norm), data,
                       lambda h: optim.adam(h["learning_rate"]), epochs=epochs, batch_size=16,
                       hparams={"learning_rate": 0.03, "keep_prob": 0.9}, mesh=mesh)
 
@@ -108,6 +108,27 @@ def test_resuming_with_other_hyperparameters_raises(trainable, uninterrupted):
         run_single(trainable, {"learning_rate": 0.5}, jax.random.key(0), workdir)
     with pytest.raises(ValueError, match="momentum"):
         run_single(trainable, {"momentum": 0.5}, jax.random.key(0), None)
+
+
+def test_resuming_with_another_config_raises_before_restoring(trainable, tmp_path):
+    from dlcourse.train import DifferentRunError
+    config = {"hidden": 8, "seed": 0, "sizes": (8,)}
+    run_single(trainable, None, jax.random.key(0), tmp_path, max_epochs=2, config=config)
+    before = sorted(os.listdir(tmp_path / "checkpoints"))
+    # Another seed: same shapes, so a restore would succeed and silently continue the old run.
+    with pytest.raises(DifferentRunError, match=r"holds a different run \(seed: saved 0, now 1\); "
+                                                r"delete it or pass another --workdir"):
+        run_single(trainable, None, jax.random.key(0), tmp_path, config=dict(config, seed=1))
+    # Other layer sizes: refused before orbax is asked to restore arrays of other shapes.
+    wider = _build(hidden=16)
+    with pytest.raises(ValueError, match=r"different run \(hidden: saved 8, now 16; sizes: saved \[8\], now \[16\]\)"):
+        run_single(wider, None, jax.random.key(0), tmp_path, config=dict(config, hidden=16, sizes=(16,)))
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == before
+    # The same config (tuples and lists alike, as JSON stores them) resumes.
+    resumed = []
+    run_single(trainable, None, jax.random.key(0), tmp_path, max_epochs=3, config=dict(config, sizes=[8]),
+               on_epoch=lambda epoch, row: resumed.append(epoch))
+    assert resumed == [3]
 
 
 def test_divergence_stops_early_and_matches_train(trainable, tmp_path):

@@ -24,3 +24,33 @@ def test_train_with_state_equals_train_and_keeps_the_last_finite_state():
     assert not bool(train_with_state(fine, key)[1]["diverged"])
     assert bool(metrics["diverged"]) and int(metrics["epochs_run"]) == 3
     assert np.isfinite(np.asarray(state[0]["w"])).all()
+
+
+def test_a_non_finite_value_anywhere_in_the_row_marks_the_trial_diverged():
+    import jax.numpy as jnp
+    from dlcourse.train import Trainable
+
+    # Epoch 2's last step makes the parameter NaN, while its mean training loss stays finite;
+    # only dev_loss (computed from the final parameter) shows it.
+    def init(hparams, key):
+        return {"w": jnp.ones(()), "epoch": jnp.zeros((), jnp.int32)}
+
+    def epoch(state, hparams):
+        count = state["epoch"] + 1
+        w = jnp.where(count == 2, jnp.nan, state["w"] * hparams["decay"])
+        row = {"train_loss": jnp.float32(0.5) / count, "train_metric": jnp.float32(0.5),
+               "dev_metric": jnp.float32(0.5) + 0.1 * count, "dev_loss": w * 2.0}
+        return {"w": w, "epoch": count}, row
+
+    trainable = Trainable(init, epoch, epochs=4, hparams={"decay": 0.5})
+    hp = trainable.default_hparams()
+    state, diverged, row = jax.jit(trainable.guarded_epoch)(init(hp, None), jnp.asarray(False), hp)
+    assert not bool(diverged) and float(row["dev_loss"]) == 1.0
+    state, diverged, row = jax.jit(trainable.guarded_epoch)(state, diverged, hp)
+    assert bool(diverged) and all(np.isnan(float(v)) for v in row.values())
+    assert float(state["w"]) == 0.5 and int(state["epoch"]) == 1      # the last finite state is kept
+    state, metrics = jax.jit(trainable.train_with_state)(hp, jax.random.PRNGKey(0))
+    assert bool(metrics["diverged"]) and int(metrics["epochs_run"]) == 1
+    assert float(state["w"]) == 0.5
+    assert float(metrics["final_train_loss"]) == 0.5 and float(metrics["best_dev_metric"]) == np.float32(0.6)
+    assert np.isnan(np.asarray(metrics["dev_loss"])[1:]).all()
