@@ -99,6 +99,13 @@ def gradient_check(
             raise ValueError(f"f must return a scalar cost; got shape {value.shape}")
 
         gradient_tree = grad_fn(params64) if grad_fn is not None else jax.grad(f)(params64)
+        params_structure = jax.tree.structure(params64)
+        gradient_structure = jax.tree.structure(gradient_tree)
+        if gradient_structure != params_structure:
+            raise ValueError(
+                f"grad_fn must return a pytree structured like params; got {gradient_structure} "
+                f"for params {params_structure}"
+            )
         gradient_flat, _ = ravel_pytree(jax.tree.map(lambda g: jnp.asarray(g, jnp.float64), gradient_tree))
         if gradient_flat.shape != theta.shape:
             raise ValueError(f"grad_fn returned {gradient_flat.shape[0]} components for {size} parameters")

@@ -13,22 +13,31 @@ from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from dlcourse.nn.activations import log_softmax
+from dlcourse.nn.weighted_mean import weighted_mean
+
+__all__ = ["is_kernel_path", "l2_penalty", "log_softmax", "sigmoid_binary_cross_entropy",
+           "softmax_cross_entropy"]
 
 
-def _masked_mean(per_example: jax.Array, mask: Optional[jax.Array]) -> jax.Array:
-    if mask is None:
-        return jnp.mean(per_example)
-    mask = jnp.asarray(mask, per_example.dtype)
-    if mask.shape != per_example.shape:
-        raise ValueError(f"mask must have shape {per_example.shape} (one weight per example); got {mask.shape}")
-    total = jnp.sum(mask)
-    return jnp.where(total > 0, jnp.sum(mask * per_example) / jnp.where(total > 0, total, 1), 0.0)
+def _check_concrete_classes(labels: Any, num_classes: int, mask: Optional[Any]) -> None:
+    """``ValueError`` if a concrete label of a real (unmasked) example is outside ``[0, C)``.
 
-
-def log_softmax(logits: jax.Array) -> jax.Array:
-    """``log softmax(z)_j = z_j − log Σ_k e^{z_k}`` over the last axis, shifted by ``max z``."""
-    shifted = logits - jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
-    return shifted - jnp.log(jnp.sum(jnp.exp(shifted), axis=-1, keepdims=True))
+    Traced labels (under ``jit``/``vmap``) cannot be inspected and are not checked here.
+    """
+    if isinstance(labels, jax.core.Tracer) or isinstance(mask, jax.core.Tracer):
+        return
+    values = np.asarray(labels)
+    if mask is not None:
+        values = values[np.asarray(mask) != 0]
+    bad = values[(values < 0) | (values >= num_classes)]
+    if bad.size:
+        raise ValueError(
+            f"class labels must lie in [0, {num_classes}) for {num_classes} classes; "
+            f"got {bad[:5].tolist()}"
+        )
 
 
 def softmax_cross_entropy(logits: jax.Array, labels: jax.Array, mask: Optional[jax.Array] = None) -> jax.Array:
@@ -36,24 +45,42 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array, mask: Optional[j
 
     Args:
       logits: ``[batch, C]``.
-      labels: integer classes ``[batch]``, or one-hot / probability rows ``[batch, C]``
-        (the course's ``Y`` transposed).
+      labels: told apart by shape (as :func:`dlcourse.metrics.true_classes` does): ``[batch, C]``
+        is one-hot / probability rows (the course's ``Y`` transposed; any dtype, integer one-hot
+        included), ``[batch]`` is integer classes in ``[0, C)``.
       mask: optional ``[batch]`` weights of valid examples.
+
+    Class labels outside ``[0, C)`` on a real example raise ``ValueError`` when they are concrete.
+    Under ``jit``/``vmap`` they cannot be checked: such an example's loss is NaN (a negative label
+    does not wrap around to a class counted from the end), so the mean is NaN unless the mask
+    excludes that example — padding rows may carry any label.
     """
     logits = jnp.asarray(logits)
-    labels = jnp.asarray(labels)
     if logits.ndim != 2:
         raise ValueError(f"logits must have shape [batch, classes]; got {logits.shape}")
     log_probs = log_softmax(logits)
-    if jnp.issubdtype(labels.dtype, jnp.integer):
-        if labels.shape != logits.shape[:1]:
-            raise ValueError(f"integer labels must have shape {logits.shape[:1]}; got {labels.shape}")
-        per_example = -jnp.take_along_axis(log_probs, labels[:, None], axis=-1)[:, 0]
+    labels_in = labels
+    labels = jnp.asarray(labels)
+    batch, num_classes = logits.shape
+    if labels.shape == logits.shape:
+        per_example = -jnp.sum(labels.astype(log_probs.dtype) * log_probs, axis=-1)
+    elif labels.shape == (batch,):
+        if not jnp.issubdtype(labels.dtype, jnp.integer):
+            raise ValueError(
+                f"labels of shape {labels.shape} must be integer classes; got dtype {labels.dtype} "
+                f"(one-hot / probability rows have shape {logits.shape})"
+            )
+        _check_concrete_classes(labels_in, num_classes, mask)
+        in_range = (labels >= 0) & (labels < num_classes)
+        safe = jnp.where(in_range, labels, 0)
+        picked = jnp.take_along_axis(log_probs, safe[:, None], axis=-1)[:, 0]
+        per_example = jnp.where(in_range, -picked, jnp.nan)
     else:
-        if labels.shape != logits.shape:
-            raise ValueError(f"one-hot labels must have shape {logits.shape}; got {labels.shape}")
-        per_example = -jnp.sum(labels * log_probs, axis=-1)
-    return _masked_mean(per_example, mask)
+        raise ValueError(
+            f"labels must have shape {(batch,)} (classes) or {logits.shape} (one-hot); "
+            f"got {labels.shape}"
+        )
+    return weighted_mean(per_example, mask)
 
 
 def sigmoid_binary_cross_entropy(logits: jax.Array, labels: jax.Array, mask: Optional[jax.Array] = None) -> jax.Array:
@@ -77,7 +104,7 @@ def sigmoid_binary_cross_entropy(logits: jax.Array, labels: jax.Array, mask: Opt
         raise ValueError(f"labels shape {labels.shape} does not match logits shape {logits.shape}")
     elementwise = jax.nn.softplus(logits) - logits * labels
     per_example = elementwise.reshape(elementwise.shape[0], -1).mean(axis=-1)
-    return _masked_mean(per_example, mask)
+    return weighted_mean(per_example, mask)
 
 
 def is_kernel_path(path: tuple[Any, ...]) -> bool:

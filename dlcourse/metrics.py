@@ -7,7 +7,9 @@ Rows are examples. Two kinds of output are recognised by shape (static, so jitta
 - **multi-class**: logits ``[batch, C]`` with ``C ≥ 2``; the prediction is ``argmax_j z_j``;
   labels are integer classes ``[batch]`` or one-hot rows ``[batch, C]``.
 
-``mask`` (``[batch]``, 1 for a real example, 0 for padding) excludes padded examples.
+``mask`` (``[batch]``, 1 for a real example, 0 for padding) excludes padded examples. A batch
+with no real example (all-zero mask) has accuracy 0 *and* error rate 0: there is nothing to count,
+and neither rate reports a result that did not happen.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Optional
 
 import jax
 import jax.numpy as jnp
+
+from dlcourse.nn.weighted_mean import weighted_mean
 
 
 def is_binary(logits: jax.Array) -> bool:
@@ -64,14 +68,16 @@ def _weights(batch: int, mask: Optional[jax.Array]) -> jax.Array:
 def accuracy(logits: jax.Array, labels: jax.Array, mask: Optional[jax.Array] = None) -> jax.Array:
     """Fraction of (unmasked) examples with ``ŷ = y``; a float32 scalar (0 for an all-zero mask)."""
     correct = (predicted_classes(logits) == true_classes(logits, labels)).astype(jnp.float32)
-    weights = _weights(correct.shape[0], mask)
-    total = jnp.sum(weights)
-    return jnp.where(total > 0, jnp.sum(weights * correct) / jnp.where(total > 0, total, 1.0), 0.0)
+    return weighted_mean(correct, _weights(correct.shape[0], mask))
 
 
 def error_rate(logits: jax.Array, labels: jax.Array, mask: Optional[jax.Array] = None) -> jax.Array:
-    """``1 − accuracy``: the fraction of misclassified (unmasked) examples."""
-    return 1.0 - accuracy(logits, labels, mask)
+    """The fraction of misclassified (unmasked) examples, ``1 − accuracy``; a float32 scalar.
+
+    With an all-zero mask it is 0 (like :func:`accuracy`), not ``1 − 0``.
+    """
+    wrong = (predicted_classes(logits) != true_classes(logits, labels)).astype(jnp.float32)
+    return weighted_mean(wrong, _weights(wrong.shape[0], mask))
 
 
 def confusion_matrix(logits: jax.Array, labels: jax.Array, mask: Optional[jax.Array] = None) -> jax.Array:

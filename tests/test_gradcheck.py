@@ -65,3 +65,19 @@ def test_reading_thresholds_and_errors():
         gradcheck.gradient_check(lambda p: jnp.sum(p), jnp.ones(2), eps=-1)
     with pytest.raises(ValueError, match="scalar"):
         gradcheck.gradient_check(lambda p: p * 2, jnp.ones(2))
+
+
+def test_grad_fn_with_a_different_structure_is_rejected():
+    params = {"w": jnp.array([1.0, 2.0]), "b": jnp.array(0.5)}
+
+    def cost(p):
+        return jnp.sum(p["w"] ** 2) + p["b"] ** 2
+
+    # the right number of components in the wrong pytree: other keys, or a list in flattened order
+    renamed = lambda p: {"dw": 2.0 * p["w"], "db": 2.0 * p["b"]}  # noqa: E731
+    as_list = lambda p: [2.0 * p["b"], 2.0 * p["w"]]  # noqa: E731
+    for grad_fn in (renamed, as_list):
+        with pytest.raises(ValueError, match="structured like params"):
+            gradcheck.gradient_check(cost, params, grad_fn=grad_fn)
+    ok = gradcheck.gradient_check(cost, params, grad_fn=lambda p: {"w": 2.0 * p["w"], "b": 2.0 * p["b"]})
+    assert ok.difference < 1e-7

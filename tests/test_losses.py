@@ -104,3 +104,34 @@ def test_sigmoid_cross_entropy_gradient_at_zero_logit_is_sigma_minus_y():
     y = jnp.array([0.0, 1.0, 1.0, 0.0])
     grad = jax.grad(lambda z: losses.sigmoid_binary_cross_entropy(z, y))(jnp.zeros(4))
     np.testing.assert_allclose(grad, (0.5 - y) / 4, rtol=1e-6)
+
+
+def test_integer_one_hot_labels_are_told_apart_by_shape():
+    logits = _logits((6, 4))
+    classes = jnp.array([0, 3, 1, 2, 2, 0])
+    one_hot = np.eye(4, dtype=np.int32)[np.asarray(classes)]
+    expected = optax.softmax_cross_entropy(logits, one_hot.astype(np.float32)).mean()
+    np.testing.assert_allclose(losses.softmax_cross_entropy(logits, one_hot), expected, rtol=1e-6)
+    np.testing.assert_allclose(losses.softmax_cross_entropy(logits, classes), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="integer classes"):
+        losses.softmax_cross_entropy(logits, classes.astype(jnp.float32))
+
+
+@pytest.mark.parametrize("bad", [4, -1])
+def test_out_of_range_class_labels(bad):
+    logits = _logits((3, 4))
+    labels = jnp.array([0, bad, 2])
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
+        losses.softmax_cross_entropy(logits, labels)
+    # a padding row may carry any label: it is masked out, checked or traced
+    mask = jnp.array([1.0, 0.0, 1.0])
+    expected = optax.softmax_cross_entropy_with_integer_labels(
+        logits[jnp.array([0, 2])], jnp.array([0, 2])).mean()
+    np.testing.assert_allclose(losses.softmax_cross_entropy(logits, labels, mask), expected,
+                               rtol=1e-6)
+    jitted = jax.jit(losses.softmax_cross_entropy)
+    np.testing.assert_allclose(jitted(logits, labels, mask), expected, rtol=1e-6)
+    grad = jax.grad(jitted)(logits, labels, mask)
+    assert bool(jnp.all(jnp.isfinite(grad)))
+    # traced and unmasked it cannot be checked: NaN, not a silently wrapped class
+    assert bool(jnp.isnan(jitted(logits, labels)))

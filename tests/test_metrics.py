@@ -46,3 +46,17 @@ def test_shape_errors():
         metrics.accuracy(jnp.zeros((4, 3)), jnp.zeros((5,), jnp.int32))
     with pytest.raises(ValueError, match="mask"):
         metrics.accuracy(jnp.zeros((4, 3)), jnp.zeros((4,), jnp.int32), jnp.ones(3))
+
+
+@pytest.mark.parametrize("logits", [jnp.ones((4, 3)), jnp.ones((4,))], ids=["multiclass", "binary"])
+def test_all_zero_mask_gives_zero_accuracy_and_zero_error_rate(logits):
+    labels = jnp.zeros((4,), jnp.int32)
+    mask = jnp.zeros(4)
+    assert float(metrics.accuracy(logits, labels, mask)) == 0.0
+    assert float(metrics.error_rate(logits, labels, mask)) == 0.0
+    assert float(jax.jit(metrics.error_rate)(logits, labels, mask)) == 0.0
+    # a partly padded batch still counts only its real examples
+    partial = jnp.array([1.0, 1.0, 0.0, 0.0])
+    labels = jnp.array([0, 1, 1, 1])
+    expected = np.mean(np.asarray(metrics.predicted_classes(logits))[:2] != np.array([0, 1]))
+    assert float(metrics.error_rate(logits, labels, partial)) == pytest.approx(expected)

@@ -17,10 +17,12 @@ epoch exactly once.
 
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 class Batches(NamedTuple):
@@ -38,7 +40,8 @@ class Batches(NamedTuple):
 
 
 def _check_sizes(m: int, batch_size: int, drop_remainder: bool) -> None:
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+    if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, (bool, np.bool_)) \
+            or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if m < 1:
         raise ValueError(f"need at least one example to batch, got m={m}")
@@ -54,6 +57,7 @@ def num_steps(m: int, batch_size: int, drop_remainder: bool = False) -> int:
       ValueError: ``batch_size < 1``, ``m < 1``, or ``drop_remainder`` with ``batch_size > m``.
     """
     _check_sizes(m, batch_size, drop_remainder)
+    m, batch_size = int(m), int(batch_size)
     return m // batch_size if drop_remainder else -(-m // batch_size)
 
 
@@ -68,7 +72,7 @@ def shuffled_batches(key: jax.Array, x: jax.Array, y: jax.Array, batch_size: int
       key: PRNG key for the permutation.
       x: ``[m, ...]`` inputs.
       y: ``[m, ...]`` labels.
-      batch_size: rows per mini-batch (a Python int).
+      batch_size: rows per mini-batch (an integer: Python or NumPy, e.g. ``np.int64``).
       drop_remainder: drop the last partial mini-batch instead of padding it.
 
     Returns:
@@ -78,6 +82,7 @@ def shuffled_batches(key: jax.Array, x: jax.Array, y: jax.Array, batch_size: int
     if y.shape[0] != m:
         raise ValueError(f"x and y must have the same number of rows, got {m} and {y.shape[0]}")
     steps = num_steps(m, batch_size, drop_remainder)
+    batch_size = int(batch_size)
     total = steps * batch_size
     order = jax.random.permutation(key, m)
     positions = jnp.arange(total)

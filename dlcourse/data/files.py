@@ -193,8 +193,13 @@ def load_mnist(
         raise ValueError(f"{path}: expected train and test images of one size, got "
                          f"{x_train.shape[1:]} and {x_test.shape[1:]}")
     x_train, x_test = _to_unit_interval(x_train), _to_unit_interval(x_test)
-    if x_train.ndim == 3:
-        x_train, x_test = x_train[..., None], x_test[..., None]
+    # each array gets its channel axis on its own: one file may store train [m, 28, 28] and
+    # test [m, 28, 28, 1]
+    x_train = x_train[..., None] if x_train.ndim == 3 else x_train
+    x_test = x_test[..., None] if x_test.ndim == 3 else x_test
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ValueError(f"{path}: expected train and test images with the same channels, got "
+                         f"{x_train.shape[1:]} and {x_test.shape[1:]}")
     if flat:
         x_train = x_train.reshape(x_train.shape[0], -1)
         x_test = x_test.reshape(x_test.shape[0], -1)

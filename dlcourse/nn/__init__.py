@@ -13,6 +13,7 @@ from dlcourse.nn.activations import (
     identity_derivative,
     leaky_relu,
     leaky_relu_derivative,
+    log_softmax,
     relu,
     relu_derivative,
     sigmoid,
@@ -31,6 +32,7 @@ from dlcourse.nn.batch_norm import (
 )
 from dlcourse.nn.dropout import Dropout, check_keep_prob, dropout
 from dlcourse.nn.initializers import INITIALIZER_NAMES, fans, get_initializer
+from dlcourse.nn.weighted_mean import guarded_divide, weighted_mean
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -46,10 +48,12 @@ __all__ = [
     "get_activation",
     "get_activation_derivative",
     "get_initializer",
+    "guarded_divide",
     "identity",
     "identity_derivative",
     "leaky_relu",
     "leaky_relu_derivative",
+    "log_softmax",
     "relu",
     "relu_derivative",
     "sigmoid",
@@ -60,4 +64,5 @@ __all__ = [
     "tanh",
     "tanh_derivative",
     "update_running_average",
+    "weighted_mean",
 ]

@@ -74,12 +74,23 @@ def identity_derivative(z: jax.Array) -> jax.Array:
     return jnp.ones_like(z)
 
 
+def _shifted_by_max(z: jax.Array, axis: int) -> jax.Array:
+    """``z − max z`` along ``axis``: softmax is unchanged by the shift and ``e^{z − max z} ≤ 1``
+    cannot overflow. The max is a constant to autodiff (its gradient would cancel anyway)."""
+    return z - jax.lax.stop_gradient(jnp.max(z, axis=axis, keepdims=True))
+
+
 def softmax(z: jax.Array, axis: int = -1) -> jax.Array:
     """``a_i = e^{z_i} / Σ_j e^{z_j}`` along ``axis`` (−1: rows as examples; use 0 for the course's
     columns-as-examples ``Z: (C, m)``). Shifted by ``max z`` so large logits do not overflow."""
-    shifted = z - jax.lax.stop_gradient(jnp.max(z, axis=axis, keepdims=True))
-    e = jnp.exp(shifted)
+    e = jnp.exp(_shifted_by_max(z, axis))
     return e / jnp.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(z: jax.Array, axis: int = -1) -> jax.Array:
+    """``log softmax(z)_j = z_j − log Σ_k e^{z_k}`` along ``axis``, shifted by ``max z``."""
+    shifted = _shifted_by_max(z, axis)
+    return shifted - jnp.log(jnp.sum(jnp.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax_jacobian(z: jax.Array) -> jax.Array:

@@ -16,7 +16,10 @@ variance tracks the biased batch variance. (PyTorch writes ``momentum`` for ``1 
 defaults to 0.1, i.e. 0.9 here.)
 
 Padded batches: an optional ``mask`` of valid examples, shape ``[batch]``, excludes padding from
-μ and σ². Across devices: with ``axis_name`` set, sums and counts are ``lax.psum``-ed over that
+μ and σ²; a batch that is all padding gives μ = σ² = 0 (finite, not NaN), which the running
+averages then take in with weight ``1 − momentum``. Precision: μ and σ² are computed in at least
+float32 (``promote_types(z.dtype, float32)``), as Flax does, so bfloat16/float16 inputs do not lose
+the statistics' accuracy. Across devices: with ``axis_name`` set, sums and counts are ``lax.psum``-ed over that
 named axis (inside ``shard_map``/``pmap``), so every device normalizes with the global batch's μ
 and σ²; the result equals normalizing the unsharded batch.
 """
@@ -29,6 +32,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from dlcourse.nn.weighted_mean import guarded_divide
+
 DEFAULT_MOMENTUM = 0.99
 DEFAULT_EPSILON = 1e-5
 
@@ -39,16 +44,19 @@ def batch_statistics(
     """Per-feature batch mean μ and biased variance σ² of ``z: [batch, ..., features]``.
 
     ``mask`` (``[batch]``, 1 for a real example, 0 for padding) weights the examples; with
-    ``axis_name`` the sums run over all devices of that named axis.
+    ``axis_name`` the sums run over all devices of that named axis. Both results have dtype
+    ``promote_types(z.dtype, float32)``; with no weight at all (all padding) both are 0.
     """
     z = jnp.asarray(z)
     if z.ndim < 2:
         raise ValueError(f"batch norm needs z of shape [batch, ..., features]; got shape {z.shape}")
     axes = tuple(range(z.ndim - 1))
+    dtype = jnp.promote_types(z.dtype, jnp.float32)
+    z = z.astype(dtype)
     if mask is None:
-        weights = jnp.ones(z.shape[:-1] + (1,), z.dtype)
+        weights = jnp.ones(z.shape[:-1] + (1,), dtype)
     else:
-        mask = jnp.asarray(mask, z.dtype)
+        mask = jnp.asarray(mask, dtype)
         if mask.shape != z.shape[:1]:
             raise ValueError(f"mask must have shape {z.shape[:1]} (one per example); got {mask.shape}")
         weights = jnp.broadcast_to(mask.reshape((-1,) + (1,) * (z.ndim - 1)), z.shape[:-1] + (1,))
@@ -58,8 +66,8 @@ def batch_statistics(
         return s if axis_name is None else jax.lax.psum(s, axis_name)
 
     count = total(weights)
-    mean = total(weights * z) / count
-    var = total(weights * jnp.square(z - mean)) / count
+    mean = guarded_divide(total(weights * z), count)
+    var = guarded_divide(total(weights * jnp.square(z - mean)), count)
     return mean, var
 
 

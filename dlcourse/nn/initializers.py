@@ -19,6 +19,11 @@ xavier     N(0, 1 / n_in)                      the course's choice for tanh laye
 glorot     N(0, 2 / (n_in + n_out))            Glorot & Bengio's variant
 he         N(0, 2 / n_in)                      He et al.; the course's choice for ReLU layers
 =========  ==================================  =========================================
+
+Names differ between libraries: ``'xavier'`` here is the course's N(0, 1/n_in) for tanh layers,
+which is *not* PyTorch's ``xavier_normal_`` nor Flax's ``xavier_normal`` — those draw with variance
+2/(n_in + n_out), which is ``'glorot'`` here. The ``'random'`` scale is structure, not a traced
+hyperparameter: a Python float fixed when the initializer is built.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ def get_initializer(name: str, scale: float = 0.01) -> Initializer:
 
     Args:
       name: one of ``'zeros'``, ``'random'``, ``'xavier'``, ``'glorot'``, ``'he'``.
-      scale: standard deviation of ``'random'``: ``W = randn(shape) · scale``.
+      scale: standard deviation of ``'random'``: ``W = randn(shape) · scale``; a Python float
+        (converted with ``float``), so it is part of the model's structure, not a traced value.
 
     Returns:
       ``init(key, shape, dtype=float32) -> array``.

@@ -135,21 +135,25 @@ def check_in_range(name: str, value: Any, low: float, high: float | None = None,
                    *, low_inclusive: bool = True, high_inclusive: bool = False) -> None:
     """Raise ``ValueError`` naming ``value`` if a concrete number lies outside the range.
 
-    Traced values (inside ``jit``/``vmap``, e.g. from :func:`inject_hyperparams`) are not checked.
+    Arrays are checked elementwise (every entry must lie in the range). Traced values (inside
+    ``jit``/``vmap``, e.g. from :func:`inject_hyperparams`) are not checked.
     """
     if isinstance(value, jax.core.Tracer):
         return
-    if isinstance(value, numbers.Number) or (
-        isinstance(value, (np.ndarray, np.generic, jax.Array)) and np.ndim(value) == 0
-    ):
-        try:
-            v = float(value)
-        except (TypeError, jax.errors.ConcretizationTypeError):
-            return
+    if not isinstance(value, (numbers.Number, np.ndarray, np.generic, jax.Array)):
+        return
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, jax.errors.ConcretizationTypeError,
+            jax.errors.TracerArrayConversionError):
+        return
+    with np.errstate(invalid="ignore"):
         ok_low = v >= low if low_inclusive else v > low
         ok_high = True if high is None else (v <= high if high_inclusive else v < high)
-        if not (ok_low and ok_high and not np.isnan(v)):
-            lo = "[" if low_inclusive else "("
-            hi = "]" if high_inclusive else ")"
-            rng = f"{lo}{low}, {'inf' if high is None else high}{hi}"
-            raise ValueError(f"{name} must lie in {rng}, got {value!r}")
+        ok = np.all(ok_low & ok_high & ~np.isnan(v))
+    if not ok:
+        lo = "[" if low_inclusive else "("
+        hi = "]" if high_inclusive else ")"
+        rng = f"{lo}{low}, {'inf' if high is None else high}{hi}"
+        what = "must lie" if v.ndim == 0 else "must lie (every entry)"
+        raise ValueError(f"{name} {what} in {rng}, got {value!r}")

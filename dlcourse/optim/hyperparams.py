@@ -29,10 +29,21 @@ class InjectHyperparamsState(NamedTuple):
     inner_state: OptState
 
 
+# Arguments that are structure even when callable (a function of params giving a pytree of bools),
+# never a schedule of the step count.
+ALWAYS_STATIC = frozenset({"mask"})
+
+
 def _as_hyperparam(value: Any, dtype) -> Any:
-    """Floats (Python, NumPy, JAX) become arrays of ``dtype``; integers stay as they are."""
+    """Real numbers (Python, NumPy, JAX; integers included) become arrays of ``dtype``.
+
+    An integer must not stay int32: :func:`set_hyperparams` casts new values to the stored dtype,
+    so ``learning_rate=1`` stored as int32 would turn a later 0.5 into 0.
+    """
     current = value.dtype if hasattr(value, "dtype") else type(value)
-    if jax.dtypes.issubdtype(current, jnp.floating):
+    if jax.dtypes.issubdtype(current, jnp.floating) or (
+        jax.dtypes.issubdtype(current, jnp.integer) and not jax.dtypes.issubdtype(current, jnp.bool_)
+    ):
         return jnp.asarray(value, dtype=dtype)
     return jnp.asarray(value)
 
@@ -47,18 +58,20 @@ def inject_hyperparams(
     ``inject_hyperparams(factory)(*args, **kwargs)`` sorts each argument of ``factory``:
 
     - numbers and arrays (not bools) → ``state.hyperparams[name]``, stored as ``hyperparam_dtype``
-      (float32) arrays; an update reads them from the state, so set them between steps with
+      (float32) arrays, integers included (``learning_rate=1`` is stored as 1.0); an update reads them from the state, so set them between steps with
       :func:`set_hyperparams` (or by assigning into the dict, keeping dtype and shape);
     - callables → schedules of the step count, evaluated at ``state.count`` (0 first) on each update
       and written to ``state.hyperparams`` for logging (setting them has no effect);
     - bools, ``None``, names in ``static_args``, anything else → fixed structure, passed as is.
+      ``mask`` is always structure (:data:`ALWAYS_STATIC`): a callable ``mask`` (as taken by
+      :func:`adamw`) is a function of params, not a schedule, so it is passed through unchanged.
 
     On each update the factory is called again with the state's values (traced arrays) and its
     ``update`` is applied to ``state.inner_state``; the factory must therefore use its numeric
     arguments only in arithmetic. All of :mod:`dlcourse.optim`'s factories do.
     """
     signature = inspect.signature(optimizer)
-    static_args = frozenset(static_args)
+    static_args = frozenset(static_args) | ALWAYS_STATIC
 
     def wrapped(*args, **kwargs) -> GradientTransformation:
         bound = signature.bind(*args, **kwargs)

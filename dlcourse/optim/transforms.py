@@ -80,10 +80,9 @@ def scale_by_momentum(
         correction = _bias_correction(beta, count_inc) if bias_correction else None
 
         def leaf(g, v):
-            v = beta * v + ((1 - beta) * g if exponential_average else g)
-            v = v.astype(g.dtype)
-            out = v / correction.astype(v.dtype) if bias_correction else v
-            return out, v
+            new_v = beta * v + ((1 - beta) * g if exponential_average else g)
+            out = new_v / correction if bias_correction else new_v
+            return out.astype(g.dtype), new_v.astype(v.dtype)
 
         out, velocity = map_leaves(leaf, updates, state.velocity, n_out=2)
         return out, MomentumState(count=count_inc, velocity=velocity)
@@ -119,7 +118,7 @@ def scale_by_rms(
     α = 1e-3; optax's ``rmsprop`` defaults to inside (``eps_in_sqrt=True``). Our default is
     outside, as in the course; ``eps_in_sqrt=True`` reproduces optax's and Keras' arithmetic.
     """
-    check_in_range("decay", decay, 0.0, 1.0, high_inclusive=True)
+    check_in_range("decay", decay, 0.0, 1.0)
     check_in_range("eps", eps, 0.0)
 
     def init(params):
@@ -129,12 +128,12 @@ def scale_by_rms(
         del params
 
         def leaf(g, s):
-            s = (decay * s + (1 - decay) * (g * g)).astype(g.dtype)
+            new_s = decay * s + (1 - decay) * (g * g)
             if eps_in_sqrt:
-                out = g * jax.lax.rsqrt(s + eps)
+                out = g * jax.lax.rsqrt(new_s + eps)
             else:
-                out = g / (jnp.sqrt(s) + eps)
-            return out, s
+                out = g / (jnp.sqrt(new_s) + eps)
+            return out.astype(g.dtype), new_s.astype(s.dtype)
 
         out, nu = map_leaves(leaf, updates, state.nu, n_out=2)
         return out, RmsState(nu=nu)
@@ -169,8 +168,12 @@ def scale_by_adam(
     t = 1 for the first update; both moments start at 0. ε sits outside the root and is added
     after bias correction — as in the Adam paper's Algorithm 1, PyTorch ``Adam`` (ε = 1e-8) and
     optax. Keras ``Adam`` (ε = 1e-7) instead adds its ε to the uncorrected √s_dW
-    ("epsilon hat": α√(1 − β₂ᵗ)/(1 − β₁ᵗ) · v_dW/(√s_dW + ε̂)), so its ε acts √(1 − β₂ᵗ) times
-    smaller early in training.
+    ("epsilon hat": α√(1 − β₂ᵗ)/(1 − β₁ᵗ) · v_dW/(√s_dW + ε̂)); rewritten in the bias-corrected
+    frame that is ``v̂ / (√ŝ + ε̂/√(1 − β₂ᵗ))``, so its effective ε is *larger* early in training
+    (≈ 31.6 ε̂ at t = 1 with β₂ = 0.999) and tends to ε̂ as t grows.
+
+    Dtypes: each moment keeps the dtype it was initialised with (the params'), whatever the
+    gradient's dtype; the output has the gradient's dtype. The same holds for momentum and RMSprop.
     """
     check_in_range("b1", b1, 0.0, 1.0)
     check_in_range("b2", b2, 0.0, 1.0)
@@ -186,10 +189,10 @@ def scale_by_adam(
         c2 = _bias_correction(b2, count_inc)
 
         def leaf(g, v, s):
-            v = (b1 * v + (1 - b1) * g).astype(g.dtype)
-            s = (b2 * s + (1 - b2) * (g * g)).astype(g.dtype)
-            out = (v / c1.astype(v.dtype)) / (jnp.sqrt(s / c2.astype(s.dtype)) + eps)
-            return out, v, s
+            new_v = b1 * v + (1 - b1) * g
+            new_s = b2 * s + (1 - b2) * (g * g)
+            out = (new_v / c1) / (jnp.sqrt(new_s / c2) + eps)
+            return out.astype(g.dtype), new_v.astype(v.dtype), new_s.astype(s.dtype)
 
         out, mu, nu = map_leaves(leaf, updates, state.mu, state.nu, n_out=3)
         return out, AdamState(count=count_inc, mu=mu, nu=nu)
@@ -300,11 +303,8 @@ def clip_by_global_norm(max_norm: float | jax.Array) -> GradientTransformation:
         del params
         leaves = jax.tree.leaves(updates)
         norm = jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in leaves)) if leaves else 0.0
-        clip = norm >= max_norm
-        factor = max_norm / jnp.where(clip, norm, 1.0)
-        updates = jax.tree.map(
-            lambda u: jnp.where(clip, u * factor.astype(u.dtype), u), updates
-        )
+        factor = max_norm / jnp.maximum(norm, max_norm)
+        updates = jax.tree.map(lambda u: u * jnp.asarray(factor).astype(u.dtype), updates)
         return updates, state
 
     return GradientTransformation(init, update)

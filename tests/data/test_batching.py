@@ -85,3 +85,15 @@ def test_jittable_and_no_retrace_for_new_keys():
 def test_mismatched_rows_raise():
     with pytest.raises(ValueError, match="same number of rows"):
         shuffled_batches(jax.random.key(0), jnp.zeros((4, 2)), jnp.zeros((5,)), 2)
+
+
+@pytest.mark.parametrize("batch_size", [np.int64(4), np.int32(4), np.array(4)[()]])
+def test_numpy_integer_batch_sizes_are_accepted(batch_size):
+    x = jnp.arange(10.0)[:, None]
+    y = jnp.arange(10)
+    assert num_steps(10, batch_size) == 3
+    ours = shuffled_batches(jax.random.key(0), x, y, batch_size)
+    reference = shuffled_batches(jax.random.key(0), x, y, 4)
+    chex.assert_trees_all_equal(ours, reference)
+    with pytest.raises(ValueError, match="batch_size"):
+        num_steps(10, np.float64(4.0))

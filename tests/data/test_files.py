@@ -228,3 +228,19 @@ def test_image_folder_errors(tmp_path):
     (tmp_path / "b" / "1.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(ValueError, match="1.jpg: expected a readable PNG or JPEG image"):
         data.read_image_folder(tmp_path, size=4)
+
+
+@pytest.mark.parametrize("with_channel", ["train", "test"])
+def test_mnist_npz_channel_axis_is_decided_per_array(tmp_path, with_channel):
+    arrays = _fake_mnist(seed=2)
+    x_train, x_test = arrays["train_images"], arrays["test_images"]
+    if with_channel == "train":
+        x_train = x_train[..., None]
+    else:
+        x_test = x_test[..., None]
+    path = tmp_path / "mixed.npz"
+    np.savez(path, x_train=x_train, y_train=arrays["train_labels"],
+             x_test=x_test, y_test=arrays["test_labels"])
+    s = data.load_mnist(path, seed=0)
+    _check_round_trip(s, arrays)
+    assert s.x_train.ndim == 4 and s.x_test.ndim == 4

@@ -42,3 +42,16 @@ def test_softmax_jacobian_matches_autodiff():
 def test_unknown_activation():
     with pytest.raises(ValueError, match="swish"):
         dnn.get_activation("swish")
+
+
+def test_log_softmax_matches_scipy_and_softmax():
+    from scipy.special import log_softmax as scipy_log_softmax
+
+    from dlcourse.nn import log_softmax, softmax
+
+    z = np.array([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0]], np.float32)
+    for axis in (-1, 0):
+        np.testing.assert_allclose(log_softmax(z, axis=axis), scipy_log_softmax(z, axis=axis),
+                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(jnp.exp(log_softmax(z, axis=axis)), softmax(z, axis=axis),
+                                   rtol=1e-6, atol=1e-30)

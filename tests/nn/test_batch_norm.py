@@ -93,3 +93,47 @@ def test_axis_name_averages_statistics_across_devices():
     y_ref, state_ref = BatchNorm().apply(variables, x, train=True, mutable=["batch_stats"])
     np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), state, state_ref)
+
+
+def test_all_zero_mask_gives_finite_statistics_and_output():
+    z = _data((6, 3))
+    out, mean, var = batch_norm_train(z, jnp.ones(3), jnp.zeros(3), mask=jnp.zeros(6))
+    for x in (out, mean, var):
+        assert bool(jnp.all(jnp.isfinite(x)))
+    np.testing.assert_array_equal(mean, np.zeros(3))
+    np.testing.assert_array_equal(var, np.zeros(3))
+    grad = jax.grad(lambda z: batch_norm_train(z, jnp.ones(3), jnp.zeros(3),
+                                               mask=jnp.zeros(6))[0].sum())(z)
+    assert bool(jnp.all(jnp.isfinite(grad)))
+
+
+def test_bfloat16_input_statistics_are_computed_in_float32():
+    z = (1000.0 + jax.random.normal(jax.random.key(3), (256, 4))).astype(jnp.bfloat16)
+    _, mean, var = batch_norm_train(z, jnp.ones(4), jnp.zeros(4))
+    assert mean.dtype == jnp.float32 and var.dtype == jnp.float32
+    z64 = np.asarray(z.astype(jnp.float32), np.float64)  # the same bf16 values, exactly
+    np.testing.assert_allclose(mean, z64.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(var, z64.var(0), rtol=1e-3)
+    # and the module agrees with Flax's, which also promotes the statistics (Flax takes the
+    # variance as E[z²] − E[z]², less exact at this offset, hence the looser tolerance on it)
+    v = BatchNorm().init(jax.random.key(0), z, train=True)
+    _, ours = BatchNorm().apply(v, z, train=True, mutable=["batch_stats"])
+    _, theirs = flax_nn.BatchNorm().apply(v, z, use_running_average=False, mutable=["batch_stats"])
+    np.testing.assert_allclose(ours["batch_stats"]["mean"], theirs["batch_stats"]["mean"], rtol=1e-6)
+    np.testing.assert_allclose(ours["batch_stats"]["var"], theirs["batch_stats"]["var"], rtol=1e-3)
+
+
+def test_mlp_with_batch_norm_and_an_all_zero_mask_stays_finite():
+    from dlcourse.models import MLP
+
+    model = MLP(layer_sizes=(6, 5), num_outputs=3, batch_norm=True)
+    x = _data((8, 4))
+    variables = model.init(jax.random.key(0), x, train=True)
+    for mask in (jnp.zeros(8), jnp.concatenate([jnp.ones(5), jnp.zeros(3)])):
+        y, state = model.apply(variables, x, train=True, mask=mask, mutable=["batch_stats"])
+        assert bool(jnp.all(jnp.isfinite(y)))
+        assert all(bool(jnp.all(jnp.isfinite(s))) for s in jax.tree.leaves(state))
+    # a partial mask equals running the unpadded rows alone (statistics from real examples only)
+    y_masked, _ = model.apply(variables, x, train=True, mask=mask, mutable=["batch_stats"])
+    y_alone, _ = model.apply(variables, x[:5], train=True, mutable=["batch_stats"])
+    np.testing.assert_allclose(y_masked[:5], y_alone, rtol=1e-5, atol=1e-5)

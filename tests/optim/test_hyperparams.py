@@ -9,7 +9,7 @@ import pytest
 
 from dlcourse import optim
 
-from .trees import random_tree, run_steps
+from .trees import assert_same_run, random_tree
 
 
 def loss(params):
@@ -48,11 +48,7 @@ def test_hyperparameters_are_float32_arrays_in_the_state():
     ],
 )
 def test_matches_optax_inject_hyperparams(ours, theirs, tree_and_grads):
-    params, grads_seq = tree_and_grads
-    ours_params, ours_updates = run_steps(ours, params, grads_seq, optim.apply_updates)
-    theirs_params, theirs_updates = run_steps(theirs, params, grads_seq, optax.apply_updates)
-    chex.assert_trees_all_close(ours_updates, theirs_updates, rtol=1e-5, atol=1e-7)
-    chex.assert_trees_all_close(ours_params, theirs_params, rtol=1e-5, atol=1e-7)
+    assert_same_run(ours, theirs, tree_and_grads)
 
 
 def test_changing_values_between_steps_does_not_recompile():
@@ -125,3 +121,27 @@ def test_scheduled_hyperparameter_is_logged_in_the_state():
         assert float(state.hyperparams["learning_rate"]) == pytest.approx(0.2 / (1 + t))
     assert int(state.count) == 3
     assert "exponential_average" not in state.hyperparams  # bools are structure
+
+
+def test_integer_hyperparameters_are_stored_as_float32():
+    tx = optim.inject_hyperparams(optim.sgd)(learning_rate=1)
+    state = tx.init({"w": jnp.ones(2)})
+    assert state.hyperparams["learning_rate"].dtype == jnp.float32
+    state = optim.set_hyperparams(state, learning_rate=0.5)
+    assert float(state.hyperparams["learning_rate"]) == 0.5
+    updates, _ = tx.update({"w": jnp.ones(2)}, state)
+    np.testing.assert_allclose(updates["w"], [-0.5, -0.5])
+    for value in (np.int64(2), np.array(3, np.int32)):
+        hp = optim.inject_hyperparams(optim.sgd)(value).init({"w": jnp.ones(2)}).hyperparams
+        assert hp["learning_rate"].dtype == jnp.float32
+
+
+def test_callable_mask_is_structure_not_a_schedule(tree_and_grads):
+    def decay_mask(params):
+        return jax.tree.map(lambda x: x.ndim >= 2, params)
+
+    ours = optim.inject_hyperparams(optim.adamw)(1e-2, weight_decay=0.3, mask=decay_mask)
+    state = ours.init(tree_and_grads[0])
+    assert set(state.hyperparams) == {"learning_rate", "b1", "b2", "eps", "weight_decay"}
+    assert_same_run(ours, optax.adamw(1e-2, weight_decay=0.3, mask=decay_mask), tree_and_grads,
+                    rtol=1e-4, atol=1e-6)

@@ -8,7 +8,7 @@ import pytest
 
 from dlcourse import optim
 
-from .trees import run_steps
+from .trees import assert_same_run
 
 MASK = {"dense": {"kernel": True, "bias": False}, "conv": (False, [True, True]), "scalar": False}
 # a prefix of the params' structure: one bool for a whole subtree
@@ -19,15 +19,6 @@ LABELS = {"dense": {"kernel": "train", "bias": "frozen"}, "conv": ("frozen", ["t
 
 def labels_fn(params):
     return jax.tree.map(lambda x: "train" if x.ndim >= 2 else "frozen", params)
-
-
-def assert_same_run(ours, theirs, tree_and_grads):
-    params, grads_seq = tree_and_grads
-    ours_params, ours_updates = run_steps(ours, params, grads_seq, optim.apply_updates)
-    theirs_params, theirs_updates = run_steps(theirs, params, grads_seq, optax.apply_updates)
-    chex.assert_trees_all_close(ours_updates, theirs_updates, rtol=1e-5, atol=1e-7)
-    chex.assert_trees_all_close(ours_params, theirs_params, rtol=1e-5, atol=1e-7)
-    return ours_params
 
 
 @pytest.mark.parametrize("mask", [MASK, PREFIX_MASK, lambda p: MASK], ids=["full", "prefix", "fn"])

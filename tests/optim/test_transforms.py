@@ -1,6 +1,5 @@
 """The composable pieces: against optax's, in chains in both directions, and their states."""
 
-import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,14 +8,7 @@ import pytest
 
 from dlcourse import optim
 
-from .trees import run_steps
-
-
-def assert_same_run(ours, theirs, tree_and_grads):
-    params, grads_seq = tree_and_grads
-    ours_out = run_steps(ours, params, grads_seq, optim.apply_updates)
-    theirs_out = run_steps(theirs, params, grads_seq, optax.apply_updates)
-    chex.assert_trees_all_close(ours_out, theirs_out, rtol=1e-5, atol=1e-7)
+from .trees import assert_same_run
 
 
 @pytest.mark.parametrize(
