@@ -48,7 +48,10 @@ flags.DEFINE_integer("trials", 32, "Trials per round (1: babysit one model).", f
 flags.DEFINE_integer("rounds", 1, "Coarse-to-fine rounds.", flag_values=FLAGS)
 flags.DEFINE_integer("seed", 0, "Seed of the samples and of every trial's PRNG key.", flag_values=FLAGS)
 flags.DEFINE_string("workdir", None, "Results; default runs/<experiment>-<search>-<seed>.", flag_values=FLAGS)
-flags.DEFINE_integer("chunk", None, "Most trials per compiled call (default: a whole group).", flag_values=FLAGS)
+flags.DEFINE_integer("chunk", None, "Most trials per compiled call. Default: automatic, from the device memory "
+                     "(a large structural group measures its memory per trial and runs in the fewest chunks "
+                     "that fit a fixed share of each device's memory; see dlcourse.sweep.runner).",
+                     flag_values=FLAGS)
 flags.DEFINE_integer("trial_id", 0, "Id of the first trial (the reproduce command sets it, fixing the key).",
                      flag_values=FLAGS)
 flags.DEFINE_float("human_error", None, "Human-level error (a fraction): adds bias/variance to the report.",
@@ -422,6 +425,8 @@ def main(argv: list[str]) -> int:
         trainable=trainable,
         record=store.append if main_process else None,
         on_chunk=_progress_printer(label, FLAGS.rounds, crash_after) if main_process else None,
+        on_plan=(lambda plan: _say(f"[{label} round {plan.round + 1}/{FLAGS.rounds}] {plan.describe()}"))
+        if main_process else None,
         panda_workdir=workdir if panda else None,
         on_epoch=_epoch_printer(trainable.epochs) if panda and main_process else None)
     if main_process:

@@ -9,11 +9,18 @@ device count by repeating its last trial, and the results come back replicated o
 
 Each trial under ``vmap`` is independent: a diverged trial freezes its own state
 (:meth:`Trainable.guarded_epoch`) and cannot touch its neighbours.
+
+A population larger than memory runs in chunks (:func:`plan_chunks`). :meth:`Population.max_trials_per_call`
+sizes them: it compiles the program for one trial per device, reads XLA's memory analysis of it
+(arguments + outputs + temporaries per device) and fits as many trials per device as a memory
+budget allows: by default :data:`MEMORY_FRACTION` of :func:`device_memory_bytes`, a function of
+the machine (not of the memory free now), so a resumed sweep on the same machine plans the same chunks.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Mapping, Sequence
 
 import jax
@@ -22,7 +29,11 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from dlcourse.train.trainable import Trainable
 
-__all__ = ["Population", "trial_keys", "plan_chunks", "stack_hparams"]
+__all__ = ["Population", "trial_keys", "plan_chunks", "stack_hparams", "device_memory_bytes",
+           "MEMORY_FRACTION"]
+
+#: The share of a device's memory (:func:`device_memory_bytes`) that a population may plan to use.
+MEMORY_FRACTION = 0.5
 
 
 def trial_keys(seed: int, trial_ids: Sequence[int]) -> np.ndarray:
@@ -70,6 +81,22 @@ def plan_chunks(trial_ids: Sequence[int], chunk_size: int | None, device_count: 
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
+def device_memory_bytes(device: jax.Device) -> int:
+    """The memory of one device, a function of the machine rather than of what is free now.
+
+    An accelerator's ``memory_stats()["bytes_limit"]`` where it reports one; otherwise (CPU) the
+    machine's physical memory shared equally among its local devices of that platform.
+    """
+    try:
+        stats = device.memory_stats()
+    except Exception:  # backends without memory statistics
+        stats = None
+    if stats and stats.get("bytes_limit"):
+        return int(stats["bytes_limit"])
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return physical // max(1, len(jax.local_devices(backend=device.platform)))
+
+
 class Population:
     """The compiled population program for one :class:`Trainable`, re-used across chunks.
 
@@ -80,11 +107,16 @@ class Population:
         ``trainable.hparams``. Only these are vmapped: the others enter the program as shared
         scalars, so code that branches on them with ``lax.cond`` (e.g. dropout at
         ``keep_prob = 1``) keeps a real branch instead of computing both sides for every trial.
+      memory_budget_bytes: memory per device that one call may use, for
+        :meth:`max_trials_per_call`; default :data:`MEMORY_FRACTION` of the smallest
+        :func:`device_memory_bytes` among this process's devices of the mesh.
     """
 
     def __init__(self, trainable: Trainable, devices: Sequence[jax.Device] | None = None,
-                 swept: Sequence[str] | None = None):
+                 swept: Sequence[str] | None = None, memory_budget_bytes: int | None = None):
         self.trainable = trainable
+        self._memory_budget_bytes = memory_budget_bytes
+        self._memory_per_trial: int | None | bool = False  # False: not probed yet
         self.devices = list(jax.devices() if devices is None else devices)
         self.swept = tuple(trainable.hparams if swept is None else swept)
         unknown = sorted(set(self.swept) - set(trainable.hparams))
@@ -104,6 +136,48 @@ class Population:
     def padded_size(self, n: int) -> int:
         """``n`` rounded up to a multiple of the device count."""
         return math.ceil(n / self.device_count) * self.device_count
+
+    @property
+    def memory_budget_bytes(self) -> int:
+        """Memory per device that one call may use (see the constructor)."""
+        if self._memory_budget_bytes is None:
+            local = [d for d in self.devices if d.process_index == jax.process_index()] or jax.local_devices()[:1]
+            self._memory_budget_bytes = int(MEMORY_FRACTION * min(device_memory_bytes(d) for d in local))
+        return self._memory_budget_bytes
+
+    def memory_per_trial(self) -> int | None:
+        """Bytes per device that one trial needs, or None where XLA gives no memory analysis.
+
+        Compiles the program for one trial per device (once; cached) and reads its argument,
+        output and temporary sizes per device, less outputs aliasing arguments. What the program
+        needs whatever the trial count is charged to that one trial, so the estimate errs high.
+        """
+        if self._memory_per_trial is False:
+            size = self.device_count
+            shaped = lambda shape, dtype, sharding: jax.ShapeDtypeStruct(shape, dtype, sharding=sharding)  # noqa: E731
+            hparams = {name: shaped((size,), np.float32, self.trial_sharding) if name in self.swept
+                       else shaped((), np.float32, self.replicated) for name in self.trainable.hparams}
+            keys = shaped((size, 2), np.uint32, self.trial_sharding)
+            try:
+                stats = self._train.lower(hparams, keys).compile().memory_analysis()
+            except NotImplementedError:
+                stats = None
+            if stats is None:
+                self._memory_per_trial = None
+            else:
+                total = (stats.argument_size_in_bytes + stats.output_size_in_bytes
+                         + stats.temp_size_in_bytes - stats.alias_size_in_bytes)
+                self._memory_per_trial = max(1, int(total))
+        return self._memory_per_trial
+
+    def max_trials_per_call(self) -> int | None:
+        """The most trials one call fits in :attr:`memory_budget_bytes` per device (a multiple
+        of the device count, at least one per device), or None where memory cannot be estimated.
+        Costs one compile the first time (:meth:`memory_per_trial`)."""
+        per_trial = self.memory_per_trial()
+        if per_trial is None:
+            return None
+        return max(1, self.memory_budget_bytes // per_trial) * self.device_count
 
     def _place(self, host: np.ndarray) -> jax.Array:
         return jax.make_array_from_callback(host.shape, self.trial_sharding, lambda index: host[index])

@@ -24,6 +24,13 @@ Execution order is a function of the spec, seed and trial ids alone: rounds in o
 groups in order of their first trial id; in a group, chunks from :func:`plan_chunks`. The chunk is
 the unit of work, so a resumed sweep recomputes exactly the programs of an uninterrupted one and
 its results are equal to them, trial for trial.
+
+Chunk size: ``chunk`` when given; otherwise automatic. A group of at most :data:`AUTO_CHUNK_ABOVE`
+trials is one call, as it always was. A larger group first measures its memory per trial
+(:meth:`Population.max_trials_per_call`, one extra compile) and is split into the fewest chunks
+that fit the per-device memory budget, which is a function of the machine, not of the memory free
+now: resumed on the same machine (as the store requires: same ``chunk``, device and process
+counts), a sweep plans the same chunks. Every process follows process 0's plan.
 """
 
 from __future__ import annotations
@@ -42,8 +49,12 @@ from dlcourse.sweep.spaces import Space
 from dlcourse.train.reporting import to_json_value
 from dlcourse.train.trainable import SUMMARY_KEYS, Trainable
 
-__all__ = ["classify_keys", "structural_config", "make_record", "Progress", "run_sweep",
-           "broadcast_json"]
+__all__ = ["classify_keys", "structural_config", "make_record", "Progress", "ChunkPlan", "run_sweep",
+           "broadcast_json", "AUTO_CHUNK_ABOVE"]
+
+#: Without ``chunk``, groups of more trials than this measure their memory and may be chunked;
+#: smaller groups run as one call without the extra compile.
+AUTO_CHUNK_ABOVE = 256
 
 
 def classify_keys(spaces: Mapping[str, Space], trainable: Trainable,
@@ -116,6 +127,24 @@ class Progress(NamedTuple):
     elapsed: float            # since run_sweep began
 
 
+class ChunkPlan(NamedTuple):
+    """Sent when an automatic chunk size splits a group: how and why."""
+
+    round: int
+    structure: dict           # the group's structural values
+    trials: int               # trials in the group
+    chunks: int               # compiled calls it takes
+    chunk_size: int           # trials in the largest chunk
+    bytes_per_trial: int      # measured memory per trial, per device
+    budget_bytes: int         # memory budget per device
+
+    def describe(self) -> str:
+        structure = " ".join(f"{k}={v}" for k, v in self.structure.items())
+        return (f"group{' ' + structure if structure else ''}: {self.trials} trials in {self.chunks} "
+                f"chunks of <= {self.chunk_size} (about {self.bytes_per_trial / 1e6:.3g} MB per trial, "
+                f"budget {self.budget_bytes / 1e6:.0f} MB per device)")
+
+
 def broadcast_json(value: Any) -> Any:
     """Process 0's ``value`` (JSON-serializable) on every process; identity with one process."""
     if jax.process_count() == 1:
@@ -149,6 +178,8 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
               trainable: Trainable | None = None,
               record: Callable[[list[dict]], None] | None = None,
               on_chunk: Callable[[Progress], None] | None = None,
+              on_plan: Callable[[ChunkPlan], None] | None = None,
+              memory_budget_bytes: int | None = None,
               panda_workdir: str | None = None,
               on_epoch: Callable | None = None,
               shrink_factor: float = 0.5, top_fraction: float = 0.25) -> list[dict]:
@@ -160,13 +191,15 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
       search, trials, rounds, seed: search method, trials per round, coarse-to-fine rounds, seed.
         Round r > 0 samples from the spaces shrunk (``shrink_factor``) around the best
         ``top_fraction`` of all earlier trials.
-      chunk: most trials per compiled call (None: a whole group at once).
+      chunk: most trials per compiled call (None: automatic; see the module docstring).
       first_id: id of the first trial (later ones follow).
       devices: the ``trial`` mesh devices (default all).
       finished: records already stored; their chunks are skipped.
       trainable: ``build(config)`` if the caller already has it (saves a build).
       record: called with each new chunk's records (only on the process that writes the store).
       on_chunk: called with a :class:`Progress` after each chunk.
+      on_plan: called with a :class:`ChunkPlan` when the automatic size splits a group.
+      memory_budget_bytes: memory per device one call may use (default: see :class:`Population`).
       panda_workdir: with ``trials == 1``, train each trial alone through
         ``dlcourse.train.run_single`` (checkpoints, metrics.jsonl) in ``<panda_workdir>/trial-<id>``,
         calling ``on_epoch`` after every epoch.
@@ -202,10 +235,17 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
             population = populations.get(structure_values)
             if population is None:
                 trainable = build(structural_config(config, structure)) if structure else base
-                population = Population(trainable, devices, swept=numeric)
+                population = Population(trainable, devices, swept=numeric,
+                                        memory_budget_bytes=memory_budget_bytes)
                 populations[structure_values] = population
             by_id = {t.id: t for t in group}
-            chunks = plan_chunks(list(by_id), chunk, population.device_count)
+            limit = chunk
+            if chunk is None and len(by_id) > AUTO_CHUNK_ABOVE:
+                limit = broadcast_json(population.max_trials_per_call())
+            chunks = plan_chunks(list(by_id), limit, population.device_count)
+            if chunk is None and len(chunks) > 1 and on_plan is not None:
+                on_plan(ChunkPlan(round_index, structure, len(by_id), len(chunks), len(chunks[0]),
+                                  population.memory_per_trial(), population.memory_budget_bytes))
             size = population.padded_size(len(chunks[0]))
             for chunk_ids in chunks:
                 chunk_start = time.perf_counter()
