@@ -54,6 +54,8 @@ def _records(workdir):
     (["--sweep=hidden=int(50,100)"], "unknown hyperparameter 'hidden'"),
     (["--sweep=epochs=uniform(1,5)"], "epochs is an integer"),
     (["--sweep=features=log(1e-3,1)"], "features is a string"),
+    (["--sweep=l2=uniform(-1,1)"], "outside l2's domain [0, inf)"),
+    (["--sweep=beta1=uniform(0.5,1)"], "outside beta1's domain [0, 1)"),
     (["--trials=0"], "--trials must be >= 1"),
     (["--trials=1", "--num_processes=2"], "runs in one process"),
     (["--rounds=0"], "--rounds must be >= 1"),

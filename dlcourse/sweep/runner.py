@@ -57,6 +57,14 @@ __all__ = ["classify_keys", "structural_config", "make_record", "Progress", "Chu
 AUTO_CHUNK_ABOVE = 256
 
 
+def space_extremes(space: Space) -> list[float]:
+    """The smallest and largest value a numeric space can give (every option of a choice)."""
+    options = getattr(space, "options", None)
+    if options is not None:
+        return [float(v) for v in options]
+    return [float(space.from_unit(0.0)), float(space.from_unit(1.0))]
+
+
 def classify_keys(spaces: Mapping[str, Space], trainable: Trainable,
                   config: ml_collections.ConfigDict) -> tuple[list[str], list[str]]:
     """Splits swept keys into (numeric, structural), checking each space fits its key.
@@ -70,6 +78,12 @@ def classify_keys(spaces: Mapping[str, Space], trainable: Trainable,
         if key in trainable.hparams:
             if not space.numeric:
                 raise ValueError(f"{key} is a numeric hyperparameter; {space.spec()} has non-numeric options")
+            domain = (trainable.domains or {}).get(key)
+            if domain is not None:
+                outside = [v for v in space_extremes(space) if not domain.contains(v)]
+                if outside:
+                    raise ValueError(f"{key}={space.spec()} reaches {outside[0]:g}, outside {key}'s "
+                                     f"domain {domain}")
             numeric.append(key)
         elif key in config:
             default = config[key]

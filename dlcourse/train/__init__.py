@@ -14,11 +14,13 @@ from dlcourse.train.distributed import initialize, is_main_process
 from dlcourse.train.parallel import DATA_AXIS, data_mesh
 from dlcourse.train.reporting import format_progress, plot_learning_curve, read_metrics
 from dlcourse.train.single import DifferentRunError, run_single
-from dlcourse.train.trainable import Trainable, summarize
+from dlcourse.train.trainable import KNOWN_DOMAINS, Interval, Trainable, summarize
 
 __all__ = [
     "Trainable",
     "summarize",
+    "Interval",
+    "KNOWN_DOMAINS",
     "classifier",
     "ClassifierState",
     "DATA_AXIS",

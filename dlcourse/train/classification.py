@@ -44,7 +44,7 @@ from jax.sharding import Mesh
 from dlcourse import losses, metrics, optim
 from dlcourse.data.batching import num_steps, shuffled_batches
 from dlcourse.train import parallel
-from dlcourse.train.trainable import Hparams, Trainable
+from dlcourse.train.trainable import KNOWN_DOMAINS, Hparams, Trainable
 
 LOSSES = {
     "softmax": losses.softmax_cross_entropy,
@@ -251,5 +251,6 @@ def classifier(
         new_state = parallel.replicate(ClassifierState(params, batch_stats, opt_state, next_key, step), mesh)
         return new_state, {k: v.astype(jnp.float32) for k, v in row.items()}
 
+    domains = {name: KNOWN_DOMAINS[name] for name in defaults if name in KNOWN_DOMAINS}
     return Trainable(init=init, epoch=epoch, epochs=epochs, hparams=defaults,
-                     metric="accuracy", goal="max", predict=predict)
+                     metric="accuracy", goal="max", predict=predict, domains=domains)

@@ -45,6 +45,37 @@ SUMMARY_KEYS = ("final_dev_metric", "best_dev_metric", "final_train_metric", "fi
                 "diverged", "epochs_run")
 
 
+class Interval(NamedTuple):
+    """The values a numeric hyperparameter may take: ``low``…``high``, each end open or closed."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return bool(above and below)
+
+    def __str__(self) -> str:
+        return (("(" if self.low_open else "[") + f"{self.low:g}, {self.high:g}"
+                + (")" if self.high_open else "]"))
+
+
+#: Domains of the hyperparameter names the course uses; a builder attaches those it reads.
+KNOWN_DOMAINS = {
+    "learning_rate": Interval(0.0, float("inf"), low_open=True, high_open=True),   # α > 0
+    "beta1": Interval(0.0, 1.0, high_open=True),        # β₁ ∈ [0, 1)
+    "beta2": Interval(0.0, 1.0, high_open=True),        # β₂ ∈ [0, 1)
+    "eps": Interval(0.0, float("inf"), low_open=True, high_open=True),
+    "l2": Interval(0.0, float("inf"), high_open=True),  # λ ≥ 0
+    "keep_prob": Interval(0.0, 1.0, low_open=True),     # keep probability ∈ (0, 1]
+    "decay_rate": Interval(0.0, float("inf"), high_open=True),
+    "weight_decay": Interval(0.0, float("inf"), high_open=True),
+}
+
+
 class Trainable(NamedTuple):
     """A training run with its structure fixed and its numeric hyperparameters left free.
 
@@ -58,6 +89,8 @@ class Trainable(NamedTuple):
       goal: ``"max"`` if a larger metric is better, else ``"min"``.
       predict: optional ``(state, hparams) -> (labels, predictions)``; pure; the dev set's true and
         predicted classes as int arrays ``[m_dev]`` (see the module docstring).
+      domains: optional ``{name: Interval}``: the values each numeric hyperparameter may take; a
+        sweep whose range leaves a domain is refused before anything runs.
     """
 
     init: Callable[[Hparams, jax.Array], State]
@@ -67,6 +100,7 @@ class Trainable(NamedTuple):
     metric: str = "accuracy"
     goal: str = "max"
     predict: Callable[[State, Hparams], tuple[jax.Array, jax.Array]] | None = None
+    domains: Mapping[str, Interval] | None = None
 
     def default_hparams(self) -> dict[str, jax.Array]:
         """The defaults as float32 scalar arrays."""

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from dlcourse.train.trainable import Trainable
+from dlcourse.train.trainable import KNOWN_DOMAINS, Trainable
 
 TRACES = {"epoch": 0}
 
@@ -95,4 +95,5 @@ def build(config):
     return Trainable(init=init, epoch=epoch, epochs=config.epochs,
                      hparams={"learning_rate": config.learning_rate, "beta1": config.beta1,
                               "l2": config.l2},
-                     metric="accuracy", goal="max", predict=predict)
+                     metric="accuracy", goal="max", predict=predict,
+                     domains={name: KNOWN_DOMAINS[name] for name in ("learning_rate", "beta1", "l2")})

@@ -54,3 +54,13 @@ def test_a_non_finite_value_anywhere_in_the_row_marks_the_trial_diverged():
     assert float(state["w"]) == 0.5
     assert float(metrics["final_train_loss"]) == 0.5 and float(metrics["best_dev_metric"]) == np.float32(0.6)
     assert np.isnan(np.asarray(metrics["dev_loss"])[1:]).all()
+
+
+def test_interval_contains_respects_open_and_closed_ends():
+    from dlcourse.train.trainable import KNOWN_DOMAINS, Interval
+
+    keep = KNOWN_DOMAINS["keep_prob"]
+    assert keep.contains(1.0) and keep.contains(0.5) and not keep.contains(0.0) and not keep.contains(1.2)
+    beta = KNOWN_DOMAINS["beta1"]
+    assert beta.contains(0.0) and beta.contains(0.999) and not beta.contains(1.0)
+    assert str(Interval(0.0, 1.0, low_open=True)) == "(0, 1]"
