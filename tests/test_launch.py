@@ -167,9 +167,6 @@ def test_sweep_rounds_report_resume_and_refusal(launch, tmp_path, capsys):
 
 
 def test_panda_mode_reproduces_a_trial(launch, tmp_path, capsys):
-    train = pytest.importorskip("dlcourse.train")
-    if not hasattr(train, "run_single"):
-        pytest.skip("dlcourse.train.run_single is not available yet")
     workdir = str(tmp_path / "sweep")
     assert launch.main(["launch.py", f"--experiment={TOY}", "--trials=4", "--config.epochs=3",
                         f"--workdir={workdir}"]) == 0
@@ -301,3 +298,14 @@ def test_error_analysis_without_predict_is_one_line_exit_2(launch, tmp_path, cap
     assert err.count("\n") == 1 and "--error_analysis: experiment 'no_predict' gives no predictions" in err, err
     assert not workdir.exists()
 
+
+
+@pytest.mark.slow
+def test_the_main_job_reaches_the_promised_dev_accuracy(launch, tmp_path, capsys):
+    """``python launch.py`` with no flags: 32 Adam trials on deep_mlp, best dev accuracy >= 0.97."""
+    workdir = str(tmp_path / "default")
+    assert launch.main(["launch.py", f"--workdir={workdir}"]) == 0
+    records = _records(workdir)
+    assert len(records) == 32 and {r["id"] for r in records} == set(range(32))
+    assert max(r["metrics"]["best_dev_metric"] or 0.0 for r in records) >= 0.97
+    assert "best trial, alone:" in capsys.readouterr().out
