@@ -5,6 +5,11 @@ softmax themselves, which is numerically stable where ``log(σ(z))`` of a satura
 Rows are examples. Each returns the mean over the batch,
 ``J = Σ_i w_i L^(i) / Σ_i w_i`` with ``w = mask`` (1 for a real example, 0 for padding) or
 ``w = 1``; an all-zero mask gives 0.
+
+The ``*_terms`` functions return the terms ``L`` themselves, one per *element* — per example,
+per token of a sequence, per pixel of a segmentation map — without averaging, so a training loop
+can weight them with a mask of any leading shape (``[B]``, ``[B, T]``, ``[B, H, W]``) and average
+across mini-batches and devices exactly. :data:`LOSSES` names them for builders.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import numpy as np
 from dlcourse.nn.activations import log_softmax
 from dlcourse.nn.weighted_mean import weighted_mean
 
-__all__ = ["is_kernel_path", "l2_penalty", "log_softmax", "sigmoid_binary_cross_entropy",
-           "softmax_cross_entropy"]
+__all__ = ["LOSSES", "is_kernel_path", "l2_penalty", "log_softmax", "sigmoid_binary_cross_entropy",
+           "sigmoid_binary_cross_entropy_terms", "softmax_cross_entropy", "softmax_cross_entropy_terms",
+           "squared_error_terms"]
 
 
 def _check_concrete_classes(labels: Any, num_classes: int, mask: Optional[Any]) -> None:
@@ -105,6 +111,62 @@ def sigmoid_binary_cross_entropy(logits: jax.Array, labels: jax.Array, mask: Opt
     elementwise = jax.nn.softplus(logits) - logits * labels
     per_example = elementwise.reshape(elementwise.shape[0], -1).mean(axis=-1)
     return weighted_mean(per_example, mask)
+
+
+def softmax_cross_entropy_terms(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """``L = −Σ_j y_j log ŷ_j`` with ``ŷ = softmax(z)`` over the last axis, one term per element.
+
+    ``logits`` ``[..., C]``; ``labels`` integer classes ``[...]`` or one-hot / probability rows
+    ``[..., C]``. Returns ``[...]`` (e.g. ``[B]`` per example, ``[B, T]`` per token). A class label
+    outside ``[0, C)`` gives NaN (it is never wrapped around), so weight such elements 0.
+    """
+    logits = jnp.asarray(logits)
+    labels = jnp.asarray(labels)
+    if logits.ndim < 1:
+        raise ValueError(f"logits must have a class axis, got shape {logits.shape}")
+    log_probs = log_softmax(logits)
+    if labels.shape == logits.shape:
+        return -jnp.sum(labels.astype(log_probs.dtype) * log_probs, axis=-1)
+    if labels.shape != logits.shape[:-1]:
+        raise ValueError(f"labels must have shape {logits.shape[:-1]} (classes) or {logits.shape} "
+                         f"(one-hot); got {labels.shape}")
+    if not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise ValueError(f"labels of shape {labels.shape} must be integer classes; got dtype {labels.dtype}")
+    num_classes = logits.shape[-1]
+    in_range = (labels >= 0) & (labels < num_classes)
+    picked = jnp.take_along_axis(log_probs, jnp.where(in_range, labels, 0)[..., None], axis=-1)[..., 0]
+    return jnp.where(in_range, -picked, jnp.nan)
+
+
+def sigmoid_binary_cross_entropy_terms(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """``L = −(y log σ(z) + (1 − y) log(1 − σ(z)))`` per element, as ``softplus(z) − z·y``.
+
+    ``logits`` and ``labels`` of one shape (``[B]``, ``[B, k]``, ``[B, T]`` …); logits ``[B, 1]``
+    with labels ``[B]`` give ``[B]``.
+    """
+    logits = jnp.asarray(logits)
+    labels = jnp.asarray(labels, logits.dtype)
+    if logits.ndim == labels.ndim + 1 and logits.shape[-1] == 1 and logits.shape[:-1] == labels.shape:
+        logits = logits[..., 0]
+    if labels.shape != logits.shape or logits.ndim == 0:
+        raise ValueError(f"labels shape {labels.shape} does not match logits shape {logits.shape}")
+    return jax.nn.softplus(logits) - logits * labels
+
+
+def squared_error_terms(predictions: jax.Array, targets: jax.Array) -> jax.Array:
+    """``L = ½ (ŷ − y)²`` per element (regression; shapes must agree)."""
+    predictions, targets = jnp.asarray(predictions), jnp.asarray(targets)
+    if predictions.shape != targets.shape:
+        raise ValueError(f"predictions shape {predictions.shape} does not match targets shape {targets.shape}")
+    return 0.5 * jnp.square(predictions - targets.astype(predictions.dtype))
+
+
+#: Per-element losses by name, for builders: ``(outputs, targets) -> terms``.
+LOSSES = {
+    "softmax": softmax_cross_entropy_terms,
+    "sigmoid": sigmoid_binary_cross_entropy_terms,
+    "squared_error": squared_error_terms,
+}
 
 
 def is_kernel_path(path: tuple[Any, ...]) -> bool:

@@ -1,4 +1,4 @@
-"""Classification metrics from logits: accuracy, error rate, confusion matrix.
+"""Classification metrics from logits, and named metrics a training run reports.
 
 Rows are examples. Two kinds of output are recognised by shape (static, so jittable):
 
@@ -10,16 +10,27 @@ Rows are examples. Two kinds of output are recognised by shape (static, so jitta
 ``mask`` (``[batch]``, 1 for a real example, 0 for padding) excludes padded examples. A batch
 with no real example (all-zero mask) has accuracy 0 *and* error rate 0: there is nothing to count,
 and neither rate reports a result that did not happen.
+
+**Named metrics** (:class:`Metric`) are what a training run reports per epoch and a sweep ranks
+by: a name, a goal (``"max"``/``"min"``), the range of values, and a computation by *sufficient
+statistics* — sums over the elements of a batch that add up across mini-batches and devices, from
+which the value follows (accuracy = Σ correct / Σ weight; F1 = 2TP / (2TP + FP + FN); perplexity =
+exp(Σ NLL / Σ weight); mean IoU from per-class intersections and unions). So a metric over a dev
+set evaluated in mini-batches equals the metric of the whole set in one pass. Elements are
+examples, tokens or pixels: the statistics take ``weights`` of the shape of the elements
+(``[B]``, ``[B, T]``, ``[B, H, W]``), and outputs whose shape is ``weights.shape`` (binary logits)
+or ``weights.shape + (C,)`` (class logits).
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import math
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 
-from dlcourse.nn.weighted_mean import weighted_mean
+from dlcourse.nn.weighted_mean import guarded_divide, weighted_mean
 
 
 def is_binary(logits: jax.Array) -> bool:
@@ -94,3 +105,159 @@ def confusion_matrix(logits: jax.Array, labels: jax.Array, mask: Optional[jax.Ar
     flat_index = actual * num_classes + predicted
     counts = jnp.zeros((num_classes * num_classes,), jnp.float32).at[flat_index].add(weights)
     return counts.reshape(num_classes, num_classes)
+
+
+# --- named metrics -----------------------------------------------------------------------------
+
+
+class Metric(NamedTuple):
+    """A metric a run reports under its own name (``train_<name>``, ``dev_<name>``, ``test_<name>``).
+
+    Attributes:
+      name: e.g. ``"accuracy"``; a plain identifier.
+      goal: ``"max"`` when larger is better, else ``"min"``.
+      low, high: the range of its values (for plots and checks).
+      statistics: ``(outputs, targets, weights) -> pytree of sums`` over one batch's elements
+        (additive across batches and devices); None for a metric only described here (a
+        hand-written ``Trainable`` computes its own rows).
+      value: ``statistics -> scalar``.
+      fraction: ``"correct"`` when the metric is the fraction of elements predicted right (an
+        accuracy), ``"wrong"`` when it is the fraction predicted wrong (an error rate), else None.
+        Only such a metric gives the error the course compares with human-level error
+        (:meth:`error_rate`).
+    """
+
+    name: str
+    goal: str
+    low: float = -math.inf
+    high: float = math.inf
+    statistics: Optional[Callable[[Any, Any, jax.Array], Any]] = None
+    value: Optional[Callable[[Any], jax.Array]] = None
+    fraction: Optional[str] = None
+
+    def error_rate(self, value: float) -> float:
+        """The error rate a value of this metric means: ``1 − accuracy`` or the error itself.
+
+        Raises:
+          ValueError: the metric is neither (:attr:`fraction` is None).
+        """
+        if self.fraction == "correct":
+            return 1.0 - value
+        if self.fraction == "wrong":
+            return value
+        raise ValueError(f"{self.name} is not an error rate in [0, 1] (nor an accuracy)")
+
+
+def element_classes(outputs: jax.Array, targets: jax.Array, shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
+    """Predicted and true classes per element, both int32 of ``shape`` (the weights' shape).
+
+    ``outputs`` of ``shape`` (or ``shape + (1,)``) are binary logits (``ŷ = 1[z > 0]``; float
+    targets are read as ``y > 0.5``); ``outputs`` of ``shape + (C,)`` are class logits
+    (``ŷ = argmax``; targets are classes of ``shape`` or one-hot rows of ``shape + (C,)``).
+    """
+    outputs, targets = jnp.asarray(outputs), jnp.asarray(targets)
+    shape = tuple(shape)
+    if outputs.shape == shape or outputs.shape == shape + (1,):
+        predicted = (outputs.reshape(shape) > 0).astype(jnp.int32)
+        truth = targets.reshape(shape) if targets.size == math.prod(shape) else targets
+        if truth.shape != shape:
+            raise ValueError(f"binary targets must have shape {shape}; got {targets.shape}")
+        truth = (truth > 0.5) if jnp.issubdtype(truth.dtype, jnp.floating) else truth
+        return predicted, truth.astype(jnp.int32)
+    if outputs.shape[:-1] == shape:
+        predicted = jnp.argmax(outputs, axis=-1).astype(jnp.int32)
+        if targets.shape == outputs.shape:
+            return predicted, jnp.argmax(targets, axis=-1).astype(jnp.int32)
+        if targets.shape != shape:
+            raise ValueError(f"targets must have shape {shape} (classes) or {outputs.shape} (one-hot); "
+                             f"got {targets.shape}")
+        return predicted, targets.astype(jnp.int32)
+    raise ValueError(f"outputs of shape {outputs.shape} match neither the elements {shape} (binary "
+                     f"logits) nor {shape} + (classes,)")
+
+
+def _rate_statistics(right: bool):
+    def statistics(outputs, targets, weights):
+        predicted, truth = element_classes(outputs, targets, weights.shape)
+        hit = (predicted == truth) if right else (predicted != truth)
+        return {"hits": jnp.sum(jnp.where(weights != 0, weights * hit, 0.0)), "count": jnp.sum(weights)}
+    return statistics
+
+
+def _rate_value(stats):
+    return guarded_divide(stats["hits"], stats["count"])
+
+
+ACCURACY = Metric("accuracy", "max", 0.0, 1.0, _rate_statistics(True), _rate_value, fraction="correct")
+ERROR = Metric("error", "min", 0.0, 1.0, _rate_statistics(False), _rate_value, fraction="wrong")
+
+
+def _f1_statistics(outputs, targets, weights):
+    predicted, truth = element_classes(outputs, targets, weights.shape)
+    positive, actual = predicted == 1, truth == 1
+    total = lambda condition: jnp.sum(jnp.where(weights != 0, weights * condition, 0.0))  # noqa: E731
+    return {"true_positives": total(positive & actual), "false_positives": total(positive & ~actual),
+            "false_negatives": total(~positive & actual)}
+
+
+def _f1_value(stats):
+    tp = stats["true_positives"]
+    return guarded_divide(2 * tp, 2 * tp + stats["false_positives"] + stats["false_negatives"])
+
+
+#: F1 of the positive class (1) of a binary task: ``2PR / (P + R) = 2TP / (2TP + FP + FN)``;
+#: 0 when there is no positive prediction nor positive example.
+F1 = Metric("f1", "max", 0.0, 1.0, _f1_statistics, _f1_value)
+
+
+def _perplexity_statistics(outputs, targets, weights):
+    log_probs = jax.nn.log_softmax(jnp.asarray(outputs, jnp.float32), axis=-1)
+    targets = jnp.asarray(targets)
+    if targets.shape == log_probs.shape:
+        nll = -jnp.sum(targets * log_probs, axis=-1)
+    else:
+        nll = -jnp.take_along_axis(log_probs, targets.astype(jnp.int32)[..., None], axis=-1)[..., 0]
+    return {"nll": jnp.sum(jnp.where(weights != 0, weights * nll, 0.0)), "count": jnp.sum(weights)}
+
+
+#: Perplexity ``exp((1/Σw) Σ w_t (−log P(y⟨t⟩)))`` of class (token) logits ``[..., C]``.
+PERPLEXITY = Metric("perplexity", "min", 1.0, math.inf, _perplexity_statistics,
+                    lambda stats: jnp.exp(guarded_divide(stats["nll"], stats["count"])))
+
+
+def mean_iou(num_classes: int) -> Metric:
+    """Mean intersection over union of ``num_classes`` classes (segmentation): per class ``c``,
+    ``IoU_c = |ŷ = c ∧ y = c| / |ŷ = c ∨ y = c|`` over the weighted elements of the whole set, then the
+    mean over the classes that occur (union > 0)."""
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"mean_iou needs an int num_classes >= 2, got {num_classes!r}")
+
+    def statistics(outputs, targets, weights):
+        predicted, truth = element_classes(outputs, targets, weights.shape)
+        classes = jnp.arange(num_classes)
+        w = weights[..., None]
+        is_predicted, is_true = predicted[..., None] == classes, truth[..., None] == classes
+        axes = tuple(range(weights.ndim))
+        total = lambda condition: jnp.sum(jnp.where(w != 0, w * condition, 0.0), axis=axes)  # noqa: E731
+        return {"intersection": total(is_predicted & is_true), "union": total(is_predicted | is_true)}
+
+    def value(stats):
+        present = stats["union"] > 0
+        iou = guarded_divide(stats["intersection"], stats["union"])
+        return guarded_divide(jnp.sum(jnp.where(present, iou, 0.0)), jnp.sum(present))
+
+    return Metric("mean_iou", "max", 0.0, 1.0, statistics, value)
+
+
+#: The metrics known by name (``mean_iou`` needs a class count: call :func:`mean_iou`).
+METRICS = {m.name: m for m in (ACCURACY, ERROR, F1, PERPLEXITY)}
+
+
+def metric(name_or_metric: "str | Metric") -> Metric:
+    """The :class:`Metric` of a name in :data:`METRICS` (a ``Metric`` passes through)."""
+    if isinstance(name_or_metric, Metric):
+        return name_or_metric
+    if name_or_metric not in METRICS:
+        raise ValueError(f"unknown metric {name_or_metric!r}; known: {', '.join(METRICS)} "
+                         f"(and mean_iou(num_classes))")
+    return METRICS[name_or_metric]

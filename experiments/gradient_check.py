@@ -22,21 +22,15 @@ Config (flat):
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax
 import ml_collections
 import numpy as np
-from absl import app, flags
 
 from dlcourse import gradcheck
+from dlcourse import cli
 from dlcourse.nn import step_by_step
-from experiments import runner
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -101,20 +95,14 @@ def check(config) -> dict:
     }
 
 
-def main(argv):
-    del argv
-    config, workdir = flags.FLAGS.config, flags.FLAGS.workdir
-    try:
-        summary = check(config)
-    except ValueError as error:
-        runner.fail(str(error))
-    runner.print_table(("parameter", "relative difference"),
-                       [(name, f"{value:.3e}") for name, value in summary["per_parameter"].items()])
-    print(f"\nwhole gradient ({summary['parameters']} components): difference "
-          f"{summary['difference']:.3e} -> {summary['reading']}")
-    runner.report(summary, workdir)
+def main(config, workdir=None) -> dict:
+    summary = check(config)
+    cli.print_table(("parameter", "relative difference"),
+                    [(name, f"{value:.3e}") for name, value in summary["per_parameter"].items()])
+    cli.say(f"\nwhole gradient ({summary['parameters']} components): difference "
+            f"{summary['difference']:.3e} -> {summary['reading']}")
+    return summary
 
 
 if __name__ == "__main__":
-    runner.define_flags(get_config())
-    app.run(main)
+    cli.run_experiment(get_config, main=main)

@@ -10,22 +10,12 @@ Config (flat):
   structural: ``epochs``, ``batch_size`` (≥ the training set: full batch), ``seed`` (data split),
     ``train_seed``.
 
-    python experiments/logistic_regression.py --workdir=/tmp/logistic
+    python experiments/logistic_regression.py --workdir=runs/logistic
 """
 
-from __future__ import annotations
-
-import os
-import sys
-
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 import ml_collections
-from absl import app, flags
 
-from dlcourse import data, models, optim, train
-from experiments import runner
+from dlcourse import cli, data, models, train
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -45,32 +35,11 @@ def load(config) -> data.Splits:
     return splits._replace(x_train=x_train, x_dev=x_dev, x_test=x_test)
 
 
-def make_model():
-    return models.LogisticRegression(num_outputs=1)
-
-
 def build(config: ml_collections.ConfigDict) -> train.Trainable:
-    return train.classifier(make_model(), load(config), lambda h: optim.sgd(h["learning_rate"]),
-                            epochs=config.epochs, batch_size=config.batch_size, loss="sigmoid",
-                            hparams={"learning_rate": config.learning_rate})
-
-
-def run(config, workdir=None) -> tuple[dict, dict]:
-    splits = load(config)
-    return runner.run_trial(build(config), config.train_seed,
-                            runner.test_accuracy(make_model(), splits.x_test, splits.y_test),
-                            workdir=workdir)
-
-
-def main(argv):
-    del argv
-    config, workdir = flags.FLAGS.config, flags.FLAGS.workdir
-    runner.build_or_exit(build, config)
-    summary, _ = run(config, workdir)
-    summary["experiment"] = "logistic_regression"
-    runner.report(summary, workdir)
+    return train.supervised(models.LogisticRegression(num_outputs=1), load(config), optimizer="sgd",
+                            hparams={"learning_rate": config.learning_rate}, epochs=config.epochs,
+                            batch_size=config.batch_size, loss="sigmoid")
 
 
 if __name__ == "__main__":
-    runner.define_flags(get_config())
-    app.run(main)
+    cli.run_experiment(get_config, build)

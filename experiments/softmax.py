@@ -10,22 +10,12 @@ Config (flat):
   structural: ``model`` (linear | mlp), ``hidden`` (units of the mlp's hidden layer), ``epochs``,
     ``batch_size``, ``seed``, ``train_seed``.
 
-    python experiments/softmax.py --workdir=/tmp/softmax [--config.model=mlp]
+    python experiments/softmax.py --workdir=runs/softmax [--config.model=mlp]
 """
 
-from __future__ import annotations
-
-import os
-import sys
-
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 import ml_collections
-from absl import app, flags
 
-from dlcourse import data, models, optim, train
-from experiments import runner
+from dlcourse import cli, data, models, train
 
 MODELS = ("linear", "mlp")
 
@@ -57,28 +47,10 @@ def make_model(config):
 
 
 def build(config: ml_collections.ConfigDict) -> train.Trainable:
-    optimizer = lambda h: optim.adam(h["learning_rate"], b1=h["beta1"], b2=h["beta2"])  # noqa: E731
-    return train.classifier(make_model(config), data.load_digits(seed=config.seed), optimizer,
-                            epochs=config.epochs, batch_size=config.batch_size, loss="softmax",
-                            hparams={k: config[k] for k in ("learning_rate", "beta1", "beta2")})
-
-
-def run(config, workdir=None) -> tuple[dict, dict]:
-    splits = data.load_digits(seed=config.seed)
-    return runner.run_trial(build(config), config.train_seed,
-                            runner.test_accuracy(make_model(config), splits.x_test, splits.y_test),
-                            workdir=workdir)
-
-
-def main(argv):
-    del argv
-    config, workdir = flags.FLAGS.config, flags.FLAGS.workdir
-    runner.build_or_exit(build, config)
-    summary, _ = run(config, workdir)
-    summary.update(experiment="softmax", model=config.model)
-    runner.report(summary, workdir)
+    return train.supervised(make_model(config), data.load_digits(seed=config.seed), optimizer="adam",
+                            hparams={k: config[k] for k in ("learning_rate", "beta1", "beta2")},
+                            epochs=config.epochs, batch_size=config.batch_size, loss="softmax")
 
 
 if __name__ == "__main__":
-    runner.define_flags(get_config())
-    app.run(main)
+    cli.run_experiment(get_config, build)

@@ -8,16 +8,9 @@ figures; with --workdir also writes <workdir>/metrics.json.
 """
 from __future__ import annotations
 
-import json
-import os
+import ml_collections
 
-from absl import app, flags
-
-from dlcourse import strategy
-from dlcourse.train.reporting import write_json_atomically
-
-FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Directory to write metrics.json into (created if missing).")
+from dlcourse import cli, strategy
 
 # The course's cat classifiers: name, accuracy (fraction), running time (ms).
 CLASSIFIERS = (("A", 0.90, 80.0), ("B", 0.92, 95.0), ("C", 0.95, 1500.0))
@@ -195,25 +188,20 @@ def _rounded(value):
     return value
 
 
-def _write_metrics(workdir: str, figures: dict) -> None:
-    os.makedirs(workdir, exist_ok=True)
-    write_json_atomically(os.path.join(workdir, "metrics.json"), figures, sort_keys=True)
+def get_config() -> ml_collections.ConfigDict:
+    """No settings: the course's tables are fixed."""
+    return ml_collections.ConfigDict()
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+def main(config, workdir=None) -> dict:
     figures = {}
     for report in (metric_selection_report, human_level_report, error_analysis_report):
         text, report_figures = report()
-        print(text)
+        cli.say(text)
         figures.update(report_figures)
-    figures = _rounded(figures)
-    print()
-    print(json.dumps(figures, sort_keys=True))
-    if FLAGS.workdir:
-        _write_metrics(FLAGS.workdir, figures)
+    cli.say()
+    return _rounded(figures)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run_experiment(get_config, main=main)

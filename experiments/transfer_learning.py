@@ -35,17 +35,13 @@ import os
 import sys
 import time
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from absl import app, flags, logging
 
-from dlcourse import data, losses, metrics, models, optim, strategy
-from experiments import runner
+from dlcourse import cli, data, losses, metrics, models, optim, strategy
+from dlcourse.train.reporting import to_json_value
 
 SOURCE_CLASSES = (0, 1, 2, 3, 4)  # task A: pre-training
 TARGET_CLASSES = (5, 6, 7, 8, 9)  # task B: the new task, relabelled 0 … 4
@@ -227,25 +223,18 @@ def summarize(config, study: dict, seconds: float) -> dict:
     }
 
 
-def main(argv):
-    del argv
-    config = flags.FLAGS.config
-    logging.set_verbosity(logging.WARNING)  # keep absl's INFO lines about backends out of the output
+def main(config, workdir=None) -> dict:
     start = time.perf_counter()
-    try:  # bad values: one line, exit status 2, before any training
-        check_config(config, select_classes(data.load_digits(seed=config.seed), TARGET_CLASSES))
-    except ValueError as error:
-        runner.fail(str(error))
+    check_config(config, select_classes(data.load_digits(seed=config.seed), TARGET_CLASSES))  # before training
     study = run_study(config)
-    summary = runner.to_json_value(summarize(config, study, time.perf_counter() - start))
-    print(f"Pre-trained on digits 0-4 (test accuracy {summary['source_test_accuracy']:.4f}); "
-          f"test accuracy on digits 5-9, mean of {config.seeds} seeds:")
+    summary = to_json_value(summarize(config, study, time.perf_counter() - start))
+    cli.say(f"Pre-trained on digits 0-4 (test accuracy {summary['source_test_accuracy']:.4f}); "
+            f"test accuracy on digits 5-9, mean of {config.seeds} seeds:")
     rows = [(n, m, *(summary["test_accuracy"][method][i] for method in METHODS))
             for i, (n, m) in enumerate(zip(summary["sizes_per_class"], summary["train_examples"]))]
-    runner.print_table(("per class", "m_train", *METHODS), rows)
-    runner.report(summary, flags.FLAGS.workdir)
+    cli.print_table(("per class", "m_train", *METHODS), rows)
+    return summary
 
 
 if __name__ == "__main__":
-    runner.define_flags(get_config())
-    app.run(main)
+    cli.run_experiment(get_config, main=main)

@@ -25,17 +25,12 @@ import os
 import sys
 import time
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from absl import app, flags
 
-from dlcourse import optim
-from experiments import runner
+from dlcourse import cli, optim
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -139,18 +134,18 @@ def compute(config) -> dict:
 def show(figures: dict) -> None:
     graph = figures["computation_graph"]
     print("Computation graph  J = 3(a + bc),  u = bc, v = a + u, J = 3v")
-    runner.print_table(("a", "b", "c", "J", "dJ/da", "dJ/db", "dJ/dc"),
+    cli.print_table(("a", "b", "c", "J", "dJ/da", "dJ/db", "dJ/dc"),
                        [tuple(graph[k] for k in ("a", "b", "c", "J", "dJ_da", "dJ_db", "dJ_dc"))])
     table = figures["weight_table"]
     print("\ny = W·x against the desired y = 2x")
-    runner.print_table(
+    cli.print_table(
         ("input", "desired", "W=3 output", "abs error", "sq error", "W=4 output", "sq error"),
         [(x, d, table["W=3"]["output"][i], table["W=3"]["absolute_error"][i],
           table["W=3"]["squared_error"][i], table["W=4"]["output"][i], table["W=4"]["squared_error"][i])
          for i, (x, d) in enumerate(zip(table["inputs"], table["desired"]))])
     v = figures["vectorization"]
     print(f"\nDot product of two vectors of {v['size']:,} entries")
-    runner.print_table(("version", "time (ms)", "loop / version"), [
+    cli.print_table(("version", "time (ms)", "loop / version"), [
         ("np.dot", v["numpy_ms"], v["speedup_numpy"]),
         ("jax.jit(jnp.dot), float32", v["jax_jit_ms"], v["speedup_jax"]),
         ("python for loop", v["loop_ms"], 1.0),
@@ -159,21 +154,15 @@ def show(figures: dict) -> None:
     decay = figures["learning_rate_decay"]
     print(f"\nLearning-rate decay  α = α₀ / (1 + decay_rate · epoch),  α₀ = {decay['alpha0']:g}, "
           f"decay_rate = {decay['decay_rate']:g}")
-    runner.print_table(("epoch", "alpha"), [(epoch, alpha) for epoch, alpha in decay["alpha"].items()])
+    cli.print_table(("epoch", "alpha"), [(epoch, alpha) for epoch, alpha in decay["alpha"].items()])
     print()
 
 
-def main(argv):
-    del argv
-    config, workdir = flags.FLAGS.config, flags.FLAGS.workdir
-    try:
-        figures = compute(config)
-    except ValueError as error:
-        runner.fail(str(error))
+def main(config, workdir=None) -> dict:
+    figures = compute(config)
     show(figures)
-    runner.report(figures, workdir)
+    return figures
 
 
 if __name__ == "__main__":
-    runner.define_flags(get_config())
-    app.run(main)
+    cli.run_experiment(get_config, main=main)

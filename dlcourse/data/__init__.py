@@ -4,50 +4,18 @@ Every loader takes a ``seed`` and split sizes as fractions (``dev_fraction``, ``
 is deterministic, and returns `Splits` with **examples as rows**: x float32 ``[m, ...]``,
 y int32 ``[m]``. The course writes examples as columns (``X`` is ``n_x × m``); use ``x.T``
 for that layout.
+
+Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 """
 
-from dlcourse.data.builtin import load_breast_cancer, load_digits, load_iris, load_wine
-from dlcourse.data.files import (
-    MissingDataFileError,
-    load_image_folder,
-    load_mnist,
-    read_idx,
-    read_image_folder,
-)
-from dlcourse.data.generators import make_circles, make_flower, make_moons
-from dlcourse.data.scaling import (
-    MinMaxStatistics,
-    StandardizationStatistics,
-    apply_min_max_scaling,
-    apply_standardization,
-    min_max_scale,
-    standardize,
-)
-from dlcourse.data.splits import Splits, split_dataset
+from dlcourse.lazy_imports import lazy_exports
 
-from dlcourse.data.batching import Batches, num_steps, shuffled_batches
-__all__ = [
-    "Splits",
-    "split_dataset",
-    "load_digits",
-    "load_breast_cancer",
-    "load_iris",
-    "load_wine",
-    "make_flower",
-    "make_moons",
-    "make_circles",
-    "standardize",
-    "apply_standardization",
-    "StandardizationStatistics",
-    "min_max_scale",
-    "apply_min_max_scaling",
-    "MinMaxStatistics",
-    "load_mnist",
-    "read_idx",
-    "read_image_folder",
-    "load_image_folder",
-    "MissingDataFileError",
-    "Batches",
-    "num_steps",
-    "shuffled_batches",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    **dict.fromkeys(['load_breast_cancer', 'load_digits', 'load_iris', 'load_wine'], "builtin"),
+    **dict.fromkeys(['MissingDataFileError', 'load_image_folder', 'load_mnist', 'read_idx', 'read_image_folder'], "files"),
+    **dict.fromkeys(['make_circles', 'make_flower', 'make_moons'], "generators"),
+    **dict.fromkeys(['MinMaxStatistics', 'StandardizationStatistics', 'apply_min_max_scaling', 'apply_standardization', 'min_max_scale', 'standardize'], "scaling"),
+    **dict.fromkeys(['Splits', 'split_dataset'], "splits"),
+    **dict.fromkeys(['Batches', 'num_steps', 'sequential_batches', 'shuffled_batches'], "batching"),
+    **dict.fromkeys(['Dataset', 'Examples', 'as_dataset', 'example_count'], "examples"),
+})

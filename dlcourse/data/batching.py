@@ -12,7 +12,11 @@ does not divide ``m`` the last mini-batch is partial and handled explicitly:
 
 Either way a ``mask`` ``[steps, batch_size]`` comes back: 1.0 for a real example, 0.0 for padding
 (all ones when nothing is padded). Losses and metrics weighted by it count every example of the
-epoch exactly once.
+epoch exactly once. ``x`` and ``y`` may be pytrees of arrays (pairs of images, token arrays and
+their masks): every leaf is cut the same way.
+
+Evaluation visits a split in order, in :func:`sequential_batches`: the same cut without a shuffle,
+on the host (NumPy), so a dev set becomes constant mini-batches once, before anything is compiled.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ class Batches(NamedTuple):
     """An epoch's mini-batches, leading axes ``[steps, batch_size]``.
 
     Attributes:
-      x: ``[steps, batch_size, ...]`` inputs.
-      y: ``[steps, batch_size, ...]`` labels.
+      x: ``[steps, batch_size, ...]`` inputs (every leaf of a pytree).
+      y: ``[steps, batch_size, ...]`` labels (every leaf of a pytree).
       mask: float32 ``[steps, batch_size]``; 1.0 for a real example, 0.0 for padding.
     """
 
@@ -61,7 +65,17 @@ def num_steps(m: int, batch_size: int, drop_remainder: bool = False) -> int:
     return m // batch_size if drop_remainder else -(-m // batch_size)
 
 
-def shuffled_batches(key: jax.Array, x: jax.Array, y: jax.Array, batch_size: int,
+def _rows(tree) -> int:
+    leaves = jax.tree.leaves(tree)
+    if not leaves:
+        raise ValueError("nothing to batch: the tree has no arrays")
+    counts = {np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in leaves}
+    if len(counts) != 1 or None in counts:
+        raise ValueError(f"every array must have the same number of rows, got {sorted(map(str, counts))}")
+    return counts.pop()
+
+
+def shuffled_batches(key: jax.Array, x, y, batch_size: int,
                      drop_remainder: bool = False) -> Batches:
     """Shuffles ``(x, y)`` with ``key`` and cuts them into ``[steps, batch_size, ...]`` mini-batches.
 
@@ -70,17 +84,17 @@ def shuffled_batches(key: jax.Array, x: jax.Array, y: jax.Array, batch_size: int
 
     Args:
       key: PRNG key for the permutation.
-      x: ``[m, ...]`` inputs.
-      y: ``[m, ...]`` labels.
+      x: ``[m, ...]`` inputs (an array or a pytree of arrays).
+      y: ``[m, ...]`` labels (an array or a pytree of arrays).
       batch_size: rows per mini-batch (an integer: Python or NumPy, e.g. ``np.int64``).
       drop_remainder: drop the last partial mini-batch instead of padding it.
 
     Returns:
       :class:`Batches` ``(x, y, mask)``.
     """
-    m = x.shape[0]
-    if y.shape[0] != m:
-        raise ValueError(f"x and y must have the same number of rows, got {m} and {y.shape[0]}")
+    m, m_y = _rows(x), _rows(y)
+    if m_y != m:
+        raise ValueError(f"x and y must have the same number of rows, got {m} and {m_y}")
     steps = num_steps(m, batch_size, drop_remainder)
     batch_size = int(batch_size)
     total = steps * batch_size
@@ -93,4 +107,24 @@ def shuffled_batches(key: jax.Array, x: jax.Array, y: jax.Array, batch_size: int
     def cut(a):
         return jnp.take(a, rows, axis=0).reshape((steps, batch_size) + a.shape[1:])
 
-    return Batches(cut(jnp.asarray(x)), cut(jnp.asarray(y)), mask.reshape(steps, batch_size))
+    return Batches(jax.tree.map(lambda a: cut(jnp.asarray(a)), x), jax.tree.map(lambda a: cut(jnp.asarray(a)), y),
+                   mask.reshape(steps, batch_size))
+
+
+def sequential_batches(tree, batch_size: int, multiple_of: int = 1) -> tuple[object, np.ndarray]:
+    """A split in order, cut into ``[steps, B, ...]`` host arrays, and its mask ``[steps, B]``.
+
+    ``B = min(batch_size, m)`` rounded up to a multiple of ``multiple_of`` (the devices a batch is
+    split over); ``steps = ⌈m / B⌉``. The last batch is padded with copies of the first rows,
+    masked 0. Every leaf of ``tree`` (``[m, ...]``) is cut the same way; NumPy, not traced.
+    """
+    m = _rows(tree)
+    _check_sizes(m, batch_size, False)
+    if multiple_of < 1:
+        raise ValueError(f"multiple_of must be >= 1, got {multiple_of}")
+    size = -(-min(int(batch_size), m) // multiple_of) * multiple_of
+    steps = -(-m // size)
+    rows = np.arange(steps * size) % m
+    mask = (np.arange(steps * size) < m).astype(np.float32).reshape(steps, size)
+    cut = lambda a: np.asarray(a)[rows].reshape((steps, size) + np.shape(a)[1:])  # noqa: E731
+    return jax.tree.map(cut, tree), mask

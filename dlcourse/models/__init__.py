@@ -4,10 +4,14 @@ Every model is called the same way so a training loop can treat them alike::
 
     model.apply(variables, x, train=..., keep_prob=..., mask=...,
                 rngs={'dropout': key}, mutable=['batch_stats'])
+
+Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 """
 
-from dlcourse.models.logistic import LogisticRegression
-from dlcourse.models.mlp import MLP
-from dlcourse.models.shallow import ShallowNet
+from dlcourse.lazy_imports import lazy_exports
 
-__all__ = ["LogisticRegression", "MLP", "ShallowNet"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    **dict.fromkeys(['LogisticRegression'], "logistic"),
+    **dict.fromkeys(['MLP'], "mlp"),
+    **dict.fromkeys(['ShallowNet'], "shallow"),
+})

@@ -2,67 +2,17 @@
 
 The step-by-step network lives in :mod:`dlcourse.nn.step_by_step` (column convention; import it
 by module name).
+
+Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 """
 
-from dlcourse.nn import step_by_step
-from dlcourse.nn.activations import (
-    ACTIVATION_NAMES,
-    get_activation,
-    get_activation_derivative,
-    identity,
-    identity_derivative,
-    leaky_relu,
-    leaky_relu_derivative,
-    log_softmax,
-    relu,
-    relu_derivative,
-    sigmoid,
-    sigmoid_derivative,
-    softmax,
-    softmax_jacobian,
-    tanh,
-    tanh_derivative,
-)
-from dlcourse.nn.batch_norm import (
-    BatchNorm,
-    batch_norm_inference,
-    batch_norm_train,
-    batch_statistics,
-    update_running_average,
-)
-from dlcourse.nn.dropout import Dropout, check_keep_prob, dropout
-from dlcourse.nn.initializers import INITIALIZER_NAMES, fans, get_initializer
-from dlcourse.nn.weighted_mean import guarded_divide, weighted_mean
+from dlcourse.lazy_imports import lazy_exports
 
-__all__ = [
-    "ACTIVATION_NAMES",
-    "BatchNorm",
-    "Dropout",
-    "INITIALIZER_NAMES",
-    "batch_norm_inference",
-    "batch_norm_train",
-    "batch_statistics",
-    "check_keep_prob",
-    "dropout",
-    "fans",
-    "get_activation",
-    "get_activation_derivative",
-    "get_initializer",
-    "guarded_divide",
-    "identity",
-    "identity_derivative",
-    "leaky_relu",
-    "leaky_relu_derivative",
-    "log_softmax",
-    "relu",
-    "relu_derivative",
-    "sigmoid",
-    "sigmoid_derivative",
-    "softmax",
-    "softmax_jacobian",
-    "step_by_step",
-    "tanh",
-    "tanh_derivative",
-    "update_running_average",
-    "weighted_mean",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "step_by_step": "step_by_step",
+    **dict.fromkeys(['ACTIVATION_NAMES', 'get_activation', 'get_activation_derivative', 'identity', 'identity_derivative', 'leaky_relu', 'leaky_relu_derivative', 'log_softmax', 'relu', 'relu_derivative', 'sigmoid', 'sigmoid_derivative', 'softmax', 'softmax_jacobian', 'tanh', 'tanh_derivative'], "activations"),
+    **dict.fromkeys(['BatchNorm', 'batch_norm_inference', 'batch_norm_train', 'batch_statistics', 'update_running_average'], "batch_norm"),
+    **dict.fromkeys(['Dropout', 'check_keep_prob', 'dropout'], "dropout"),
+    **dict.fromkeys(['INITIALIZER_NAMES', 'fans', 'get_initializer'], "initializers"),
+    **dict.fromkeys(['guarded_divide', 'weighted_mean'], "weighted_mean"),
+})

@@ -8,7 +8,16 @@ device of every host under ``jax.distributed``); the population is padded to a m
 device count by repeating its last trial, and the results come back replicated on every process.
 
 Each trial under ``vmap`` is independent: a diverged trial freezes its own state
-(:meth:`Trainable.guarded_epoch`) and cannot touch its neighbours.
+(:meth:`Trainable.guarded_epoch`) and cannot touch its neighbours. Each trial's PRNG key,
+``fold_in(PRNGKey(seed), trial id)`` (:func:`trial_keys`), is derived inside the program from the
+seed and the trial ids, so nothing but the population itself is compiled.
+
+A Trainable built with a data-parallel mesh (``Trainable.mesh``) already spreads every trial's
+batches over that mesh's devices; its population runs on the same mesh with the trial axis
+unsharded (each device holds its share of every trial's batch).
+
+:meth:`Population.compile` compiles ahead of the first call and reports the time it took, so a
+progress line can say "compiling" and training times exclude compilation.
 
 A population larger than memory runs in chunks (:func:`plan_chunks`). :meth:`Population.max_trials_per_call`
 sizes them: it compiles the program for one trial per device, reads XLA's memory analysis of it
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Mapping, Sequence
 
 import jax
@@ -29,20 +39,25 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from dlcourse.train.trainable import Trainable
 
-__all__ = ["Population", "trial_keys", "plan_chunks", "stack_hparams", "device_memory_bytes",
+__all__ = ["Population", "trial_key", "trial_keys", "plan_chunks", "stack_hparams", "device_memory_bytes",
            "MEMORY_FRACTION"]
 
 #: The share of a device's memory (:func:`device_memory_bytes`) that a population may plan to use.
 MEMORY_FRACTION = 0.5
 
 
+def trial_key(seed, trial_id) -> jax.Array:
+    """The PRNG key of trial ``trial_id`` of a sweep seeded ``seed``: ``fold_in(PRNGKey(seed), id)``,
+    uint32 ``[2]``; jittable (``seed`` and ``trial_id`` may be traced uint32 scalars)."""
+    return jax.random.fold_in(jax.random.PRNGKey(seed), trial_id)
+
+
 def trial_keys(seed: int, trial_ids: Sequence[int]) -> np.ndarray:
-    """PRNG keys ``fold_in(PRNGKey(seed), id)`` for each trial id, as uint32 ``[n, 2]``."""
-    base = jax.random.PRNGKey(seed)
+    """:func:`trial_key` of each trial id, as uint32 ``[n, 2]``."""
     ids = np.asarray(list(trial_ids), dtype=np.uint32)
     if ids.size == 0:
         return np.zeros((0, 2), np.uint32)
-    return np.asarray(jax.vmap(lambda i: jax.random.fold_in(base, i))(ids))
+    return np.stack([np.asarray(trial_key(np.uint32(seed), i)) for i in ids])
 
 
 def stack_hparams(trainable: Trainable, values: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
@@ -103,6 +118,7 @@ class Population:
     Args:
       trainable: the experiment built for one structure.
       devices: devices of the ``trial`` mesh axis; default ``jax.devices()`` (all processes).
+        Ignored for a Trainable with its own mesh (see the module docstring).
       swept: the numeric hyperparameters that differ between trials; default all of
         ``trainable.hparams``. Only these are vmapped: the others enter the program as shared
         scalars, so code that branches on them with ``lax.cond`` (e.g. dropout at
@@ -117,21 +133,36 @@ class Population:
         self.trainable = trainable
         self._memory_budget_bytes = memory_budget_bytes
         self._memory_per_trial: int | None | bool = False  # False: not probed yet
-        self.devices = list(jax.devices() if devices is None else devices)
         self.swept = tuple(trainable.hparams if swept is None else swept)
         unknown = sorted(set(self.swept) - set(trainable.hparams))
         if unknown:
             raise ValueError(f"swept names {unknown} are not hyperparameters of the trainable "
                              f"({sorted(trainable.hparams)})")
-        self.mesh = Mesh(np.array(self.devices), ("trial",))
-        self.trial_sharding = NamedSharding(self.mesh, PartitionSpec("trial"))
+        if trainable.mesh is not None:
+            self.mesh = trainable.mesh
+            self.devices = list(np.asarray(self.mesh.devices).flat)
+            self.trial_sharding = NamedSharding(self.mesh, PartitionSpec())
+            self.shards = 1
+        else:
+            self.devices = list(jax.devices() if devices is None else devices)
+            self.mesh = Mesh(np.array(self.devices), ("trial",))
+            self.trial_sharding = NamedSharding(self.mesh, PartitionSpec("trial"))
+            self.shards = len(self.devices)
         self.replicated = NamedSharding(self.mesh, PartitionSpec())
-        in_axes = ({name: 0 if name in self.swept else None for name in trainable.hparams}, 0)
-        self._train = jax.jit(jax.vmap(trainable.train, in_axes=in_axes), out_shardings=self.replicated)
+        in_axes = ({name: 0 if name in self.swept else None for name in trainable.hparams}, None, 0)
+
+        def train(hparams, seed, trial_id):
+            return trainable.train(hparams, trial_key(seed, trial_id))
+
+        self._train = jax.jit(jax.vmap(train, in_axes=in_axes), out_shardings=self.replicated)
+        self._compiled: dict[int, object] = {}
+        #: Seconds spent compiling, per padded size.
+        self.compile_seconds: dict[int, float] = {}
 
     @property
     def device_count(self) -> int:
-        return len(self.devices)
+        """The number of devices the trial axis is split over (1 for a data-parallel Trainable)."""
+        return self.shards
 
     def padded_size(self, n: int) -> int:
         """``n`` rounded up to a multiple of the device count."""
@@ -145,6 +176,24 @@ class Population:
             self._memory_budget_bytes = int(MEMORY_FRACTION * min(device_memory_bytes(d) for d in local))
         return self._memory_budget_bytes
 
+    def _shapes(self, size: int):
+        shaped = lambda shape, dtype, sharding: jax.ShapeDtypeStruct(shape, dtype, sharding=sharding)  # noqa: E731
+        hparams = {name: shaped((size,), np.float32, self.trial_sharding) if name in self.swept
+                   else shaped((), np.float32, self.replicated) for name in self.trainable.hparams}
+        return hparams, shaped((), np.uint32, self.replicated), shaped((size,), np.uint32, self.trial_sharding)
+
+    def is_compiled(self, size: int) -> bool:
+        """True when the program for ``size`` trials is compiled already."""
+        return size in self._compiled
+
+    def compile(self, size: int):
+        """Compiles the program for ``size`` trials (once; timed in :attr:`compile_seconds`)."""
+        if size not in self._compiled:
+            start = time.perf_counter()
+            self._compiled[size] = self._train.lower(*self._shapes(size)).compile()
+            self.compile_seconds[size] = time.perf_counter() - start
+        return self._compiled[size]
+
     def memory_per_trial(self) -> int | None:
         """Bytes per device that one trial needs, or None where XLA gives no memory analysis.
 
@@ -153,13 +202,8 @@ class Population:
         needs whatever the trial count is charged to that one trial, so the estimate errs high.
         """
         if self._memory_per_trial is False:
-            size = self.device_count
-            shaped = lambda shape, dtype, sharding: jax.ShapeDtypeStruct(shape, dtype, sharding=sharding)  # noqa: E731
-            hparams = {name: shaped((size,), np.float32, self.trial_sharding) if name in self.swept
-                       else shaped((), np.float32, self.replicated) for name in self.trainable.hparams}
-            keys = shaped((size, 2), np.uint32, self.trial_sharding)
             try:
-                stats = self._train.lower(hparams, keys).compile().memory_analysis()
+                stats = self.compile(self.device_count).memory_analysis()
             except NotImplementedError:
                 stats = None
             if stats is None:
@@ -179,21 +223,23 @@ class Population:
             return None
         return max(1, self.memory_budget_bytes // per_trial) * self.device_count
 
-    def _place(self, host: np.ndarray) -> jax.Array:
-        return jax.make_array_from_callback(host.shape, self.trial_sharding, lambda index: host[index])
+    def _place(self, host: np.ndarray, sharding) -> jax.Array:
+        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
-    def run(self, hparams: Mapping[str, np.ndarray], keys: np.ndarray,
+    def run(self, hparams: Mapping[str, np.ndarray], seed: int, trial_ids: Sequence[int],
             size: int | None = None) -> dict[str, np.ndarray]:
-        """Trains the trials ``hparams[name][i]``, ``keys[i]``; returns ``{metric: array[n, ...]}``.
+        """Trains the trials ``hparams[name][i]`` with the keys of ``(seed, trial_ids[i])``;
+        returns ``{metric: array[n, ...]}``.
 
         Args:
           hparams: ``{name: [n]}`` for every name in ``trainable.hparams`` (see :func:`stack_hparams`).
-          keys: uint32 ``[n, 2]`` PRNG keys, one per trial.
+          seed: the sweep's seed (see :func:`trial_key`).
+          trial_ids: the ``n`` trial ids.
           size: pad to this many trials (a multiple of the device count, ≥ n); default the
             smallest such. Chunks of one group pass the same ``size`` to share one compile.
         """
-        keys = np.asarray(keys)
-        n = keys.shape[0]
+        ids = np.asarray(list(trial_ids), np.uint32)
+        n = ids.shape[0]
         missing = sorted(set(self.trainable.hparams) - set(hparams))
         if missing:
             raise ValueError(f"hparams lack {missing}")
@@ -207,10 +253,12 @@ class Population:
         for name in self.trainable.hparams:
             values = np.asarray(hparams[name], np.float32)
             if name in self.swept:
-                stacked[name] = self._place(pad(values))
+                stacked[name] = self._place(pad(values), self.trial_sharding)
             elif np.all(values == values.flat[0]):
-                stacked[name] = jax.make_array_from_callback((), self.replicated, lambda _, v=values.flat[0]: v)
+                stacked[name] = self._place(np.asarray(values.flat[0], np.float32), self.replicated)
             else:
                 raise ValueError(f"{name} is not swept but its values differ between trials: {values}")
-        out = self._train(stacked, self._place(pad(keys)))
+        program = self.compile(size)
+        out = program(stacked, self._place(np.asarray(seed, np.uint32), self.replicated),
+                      self._place(pad(ids), self.trial_sharding))
         return {name: np.asarray(value)[:n] for name, value in out.items()}

@@ -1,6 +1,10 @@
 """What a person sees at the end of a sweep: leaderboard, axis plots, learning curves, best command.
 
-Plots are drawn with matplotlib's object API on an Agg canvas (no pyplot, no global state).
+Every table and plot names the objective (e.g. ``best dev accuracy (max)``), never a generic
+"metric". Diverged trials — a non-finite value, or a training loss above
+``Trainable.divergence_factor`` × its initial value — are counted in the leaderboard, drawn as red
+crosses in the axis plots, and never ranked. Functions here return text or write files; they
+print nothing. Plots use :mod:`dlcourse.train.reporting`'s Agg figures, written atomically.
 """
 
 from __future__ import annotations
@@ -9,15 +13,22 @@ import math
 import shlex
 from typing import Any, Mapping, Sequence
 
-from dlcourse.sweep.search import is_finite_number, top_trials
+from dlcourse.sweep.search import is_finite_number, objective_key, top_trials
 from dlcourse.sweep.spaces import Space
 
-__all__ = ["ranked", "leaderboard", "axis_plots", "learning_curves", "reproduce_command"]
+__all__ = ["ranked", "leaderboard", "bias_variance_columns", "axis_plots", "learning_curves",
+           "reproduce_command", "diverged_label"]
 
 
-def ranked(records: Sequence[Mapping], goal: str) -> list[Mapping]:
-    """All non-diverged records with a finite best dev metric, best first (ties: lower id)."""
-    return top_trials(records, goal, fraction=1.0)
+
+def diverged_label(divergence_factor: float) -> str:
+    """The legend of diverged trials in the plots: the rule, in words."""
+    return f"diverged (non-finite, or loss > {divergence_factor:g}× initial)"
+
+
+def ranked(records: Sequence[Mapping], objective) -> list[Mapping]:
+    """All non-diverged records with a finite best dev objective, best first (ties: lower id)."""
+    return top_trials(records, objective, fraction=1.0)
 
 
 def _cell(value: Any) -> str:
@@ -26,58 +37,89 @@ def _cell(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def leaderboard(records: Sequence[Mapping], goal: str, top: int = 10, metric: str = "dev metric",
+def leaderboard(records: Sequence[Mapping], objective, top: int = 10,
                 extra_columns: Mapping[int, Mapping[str, Any]] | None = None) -> str:
-    """A text table of the ``top`` best trials: rank, id, best/final dev, final train, hyperparameters.
+    """A text table of the ``top`` best trials: rank, id, best/final dev objective, final train
+    objective, extra columns, hyperparameters; then the trial and divergence counts.
 
     ``extra_columns`` maps a trial id to more ``{column: value}`` (e.g. avoidable bias).
     """
-    best = ranked(records, goal)[:top]
+    name = objective.name
+    best = ranked(records, objective)[:top]
     hparam_keys = list(records[0]["hparams"]) if records else []
     extra_keys: list[str] = []
     for columns in (extra_columns or {}).values():
         extra_keys += [k for k in columns if k not in extra_keys]
-    header = ["rank", "id", f"best {metric}", f"final {metric}", "final train"] + extra_keys + hparam_keys
+    header = (["rank", "id", f"best dev {name}", f"final dev {name}", f"final train {name}"] + extra_keys
+              + hparam_keys)
     rows = [header]
     for rank, r in enumerate(best, start=1):
         m = r["metrics"]
         extra = (extra_columns or {}).get(r["id"], {})
-        rows.append([str(rank), str(r["id"]), _cell(m["best_dev_metric"]), _cell(m["final_dev_metric"]),
-                     _cell(m["final_train_metric"])] + [_cell(extra.get(k)) for k in extra_keys]
+        rows.append([str(rank), str(r["id"]), _cell(m[objective_key(objective)]), _cell(m.get(f"final_dev_{name}")),
+                     _cell(m.get(f"final_train_{name}"))] + [_cell(extra.get(k)) for k in extra_keys]
                     + [_cell(r["hparams"][k]) for k in hparam_keys])
     widths = [max(len(row[j]) for row in rows) for j in range(len(header))]
     lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
-    diverged = sum(r["status"] == "diverged" for r in records)
-    lines.append(f"{len(records)} trials, {diverged} diverged")
+    diverged = [r for r in records if r["status"] == "diverged"]
+    exploded = sum(r.get("divergence") == "exploded" for r in diverged)
+    goal = "higher" if objective.goal == "max" else "lower"
+    lines.append(f"{len(records)} trials, {len(diverged)} diverged"
+                 + (f" ({exploded} by an exploding loss)" if exploded else "")
+                 + f"; ranked by best dev {name} ({goal} is better)")
     return "\n".join(lines)
 
 
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    figure = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure
+def bias_variance_columns(records: Sequence[Mapping], objective, human_error: float,
+                          top: int = 10) -> tuple[dict[int, dict[str, float]], str | None]:
+    """Avoidable bias and variance of the ``top`` ranked trials against ``human_error`` (the
+    course's human-level diagnosis, :func:`dlcourse.strategy.diagnose`), and the diagnosis of
+    the best trial as text (None when no ranked trial has train and dev figures).
+
+    Raises:
+      ValueError: the objective is not an error rate nor an accuracy (``Metric.fraction`` is None:
+        say F1 or perplexity), so there is no error to compare with human level.
+    """
+    from dlcourse.strategy import diagnose, format_diagnosis
+
+    if objective.fraction not in ("correct", "wrong"):
+        raise ValueError(f"--human_error needs an objective that is an error rate in [0, 1] (accuracy or "
+                         f"error); this experiment's is {objective.name}")
+    error_rate = (lambda value: 1.0 - value) if objective.fraction == "correct" else (lambda value: value)  # noqa: E731
+    columns, text = {}, None
+    for r in ranked(records, objective)[:top]:
+        m = r["metrics"]
+        train, dev = m.get(f"final_train_{objective.name}"), m.get(f"final_dev_{objective.name}")
+        if not (is_finite_number(train) and is_finite_number(dev)):
+            continue
+        diagnosis = diagnose(human_error, error_rate(train), error_rate(dev))
+        columns[r["id"]] = {"avoidable bias": diagnosis.avoidable_bias, "variance": diagnosis.variance}
+        if text is None:
+            text = f"best trial {r['id']}:\n" + format_diagnosis(diagnosis)
+    return columns, text
 
 
-def axis_plots(records: Sequence[Mapping], spaces: Mapping[str, Space], path: str,
-               metric: str = "dev metric") -> None:
-    """One panel per swept hyperparameter: best dev metric (y) against its value (x), one point per
-    trial; log x-axis for log-scale spaces (1 − β on the x-axis for ``1-log``); diverged trials
-    as red crosses on the bottom edge. Writes a PNG to ``path``."""
+def axis_plots(records: Sequence[Mapping], spaces: Mapping[str, Space], path: str, objective,
+               divergence_factor: float = 100.0) -> None:
+    """One panel per swept hyperparameter: best dev objective (y) against its value (x), one
+    point per trial; log x-axis for log-scale spaces (1 − β on the x-axis for ``1-log``);
+    diverged trials as red crosses on the worst edge. Writes a PNG to ``path``."""
     from dlcourse.sweep.spaces import OneMinusLogUniform
+    from dlcourse.train.reporting import figure, save_figure
+
     keys = list(spaces)
     if not keys:
         raise ValueError("axis plots need at least one swept hyperparameter")
+    key_name = objective_key(objective)
     columns = min(3, len(keys))
     rows = math.ceil(len(keys) / columns)
-    figure = _figure(4.2 * columns, 3.4 * rows)
-    ok = [r for r in records if r["status"] == "ok" and is_finite_number(r["metrics"]["best_dev_metric"])]
+    fig = figure(4.2 * columns, 3.4 * rows)
+    ok = [r for r in records if r["status"] == "ok" and is_finite_number(r["metrics"].get(key_name))]
     bad = [r for r in records if r not in ok]
-    values = [r["metrics"]["best_dev_metric"] for r in ok]
-    floor = min(values) if values else 0.0
+    values = [r["metrics"][key_name] for r in ok]
+    worst = (min(values) if objective.goal == "max" else max(values)) if values else 0.0
     for index, key in enumerate(keys):
-        axes = figure.add_subplot(rows, columns, index + 1)
+        axes = fig.add_subplot(rows, columns, index + 1)
         space = spaces[key]
         one_minus = isinstance(space, OneMinusLogUniform)
         x_of = (lambda v: 1.0 - v) if one_minus else (lambda v: v)  # noqa: E731
@@ -91,8 +133,7 @@ def axis_plots(records: Sequence[Mapping], spaces: Mapping[str, Space], path: st
             from matplotlib.ticker import NullFormatter
             axes.set_xscale("log")
             axes.xaxis.set_minor_formatter(NullFormatter())
-            # The whole searched range (bounds of 1 - β for 1-log).
-            axes.set_xlim(space.low / 1.25, space.high * 1.25)
+            axes.set_xlim(space.low / 1.25, space.high * 1.25)  # the whole searched range
             axes.set_autoscalex_on(False)
         elif hasattr(space, "low"):
             margin = 0.05 * (space.high - space.low) + (0.5 if space.integer else 0.0)
@@ -101,32 +142,32 @@ def axis_plots(records: Sequence[Mapping], spaces: Mapping[str, Space], path: st
         elif categorical:
             axes.set_xlim(-0.5, len(options) - 0.5)
             axes.set_autoscalex_on(False)
-        axes.scatter([x_of(r["hparams"][key]) for r in ok], values, s=18, color="tab:blue",
-                     label="ok")
+        axes.scatter([x_of(r["hparams"][key]) for r in ok], values, s=18, color="tab:blue", label="ok")
         if bad:
-            axes.scatter([x_of(r["hparams"][key]) for r in bad], [floor] * len(bad), marker="x",
-                         color="red", s=30, label="diverged")
+            axes.scatter([x_of(r["hparams"][key]) for r in bad], [worst] * len(bad), marker="x",
+                         color="red", s=30, label=diverged_label(divergence_factor))
         axes.set_xlabel(f"1 - {key}" if one_minus else key)
-        axes.set_ylabel(f"best dev {metric}")
+        axes.set_ylabel(f"best dev {objective.name} ({objective.goal})")
         axes.grid(alpha=0.3)
         if index == 0 and bad:
-            axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)
+            axes.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
-def learning_curves(records: Sequence[Mapping], goal: str, path: str, top: int = 5,
-                    metric: str = "dev metric") -> None:
-    """Training loss and dev metric per epoch of the ``top`` best trials; writes a PNG."""
-    best = ranked(records, goal)[:top]
-    figure = _figure(10, 3.8)
-    loss_axes = figure.add_subplot(1, 2, 1)
-    dev_axes = figure.add_subplot(1, 2, 2)
+def learning_curves(records: Sequence[Mapping], objective, path: str, top: int = 5) -> None:
+    """Training cost and dev objective per epoch of the ``top`` best trials; writes a PNG."""
+    from dlcourse.train.reporting import figure, save_figure
+
+    best = ranked(records, objective)[:top]
+    fig = figure(10, 3.8)
+    loss_axes = fig.add_subplot(1, 2, 1)
+    dev_axes = fig.add_subplot(1, 2, 2)
+    nan = float("nan")
     for r in best:
         m = r["metrics"]
-        nan = float("nan")
         loss = [nan if v is None else v for v in m.get("train_loss", [])]
-        dev = [nan if v is None else v for v in m.get("dev_metric", [])]
+        dev = [nan if v is None else v for v in m.get(f"dev_{objective.name}", [])]
         label = f"trial {r['id']}"
         loss_axes.plot(range(1, len(loss) + 1), loss, label=label)
         dev_axes.plot(range(1, len(dev) + 1), dev, label=label)
@@ -134,25 +175,27 @@ def learning_curves(records: Sequence[Mapping], goal: str, path: str, top: int =
     loss_axes.set_ylabel("training cost")
     loss_axes.set_yscale("log")
     dev_axes.set_xlabel("epoch")
-    dev_axes.set_ylabel(f"dev {metric}")
+    dev_axes.set_ylabel(f"dev {objective.name}")
     for axes in (loss_axes, dev_axes):
         axes.grid(alpha=0.3)
     if best:
         dev_axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
-def reproduce_command(record: Mapping, experiment: str, seed: int,
+def reproduce_command(record: Mapping, config_path: str, seed: int, workdir: str,
                       config_overrides: Mapping[str, Any] | None = None,
                       program: str = "python launch.py") -> str:
-    """The single-trial (panda) launch command that retrains ``record`` alone: the sweep's config
-    overrides plus the trial's values as ``--config`` flags, with its seed and trial id (hence
-    the same PRNG key)."""
+    """The launch command that retrains ``record`` alone, babysitting it: the sweep's config
+    overrides plus the trial's values as ``--config`` flags, its seed and trial id (hence the
+    same PRNG key), and a workdir of its own (``<sweep workdir>/best-trial-<id>``) so pasting it
+    never collides with the sweep."""
     values = dict(config_overrides or {})
     values.update(record["hparams"])
-    parts = [program, f"--experiment={experiment}", "--sweep=none", "--trials=1",
+    parts = [program, f"--config={config_path}", "--sweep=none", "--trials=1",
              f"--seed={seed}", f"--trial_id={record['id']}"]
     parts += [f"--config.{k}={v!r}" if isinstance(v, float) else f"--config.{k}={v}"
               for k, v in values.items()]
+    parts.append(f"--workdir={workdir.rstrip('/')}/best-trial-{record['id']}")
     return " ".join(shlex.quote(p) if i >= 1 else p for i, p in enumerate(parts))

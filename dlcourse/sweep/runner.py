@@ -23,7 +23,9 @@ and keep ``train`` pure so ``jax.vmap`` applies.
 Execution order is a function of the spec, seed and trial ids alone: rounds in order; in a round,
 groups in order of their first trial id; in a group, chunks from :func:`plan_chunks`. The chunk is
 the unit of work, so a resumed sweep recomputes exactly the programs of an uninterrupted one and
-its results are equal to them, trial for trial.
+its results are equal to them, trial for trial. Each structural group is built and compiled once
+(nothing is compiled for a group whose trials are all finished); the keys of its trials are
+derived inside its program.
 
 Chunk size: ``chunk`` when given; otherwise automatic. A group of at most :data:`AUTO_CHUNK_ABOVE`
 trials is one call, as it always was. A larger group first measures its memory per trial
@@ -47,7 +49,7 @@ from dlcourse.sweep.population import Population, plan_chunks, stack_hparams, tr
 from dlcourse.sweep.search import Trial, sample_round, shrink_spaces, top_trials
 from dlcourse.sweep.spaces import Space
 from dlcourse.train.reporting import to_json_value
-from dlcourse.train.trainable import SUMMARY_KEYS, Trainable
+from dlcourse.train.trainable import Trainable
 
 __all__ = ["classify_keys", "structural_config", "make_record", "Progress", "ChunkPlan", "run_sweep",
            "broadcast_json", "AUTO_CHUNK_ABOVE"]
@@ -70,11 +72,16 @@ def classify_keys(spaces: Mapping[str, Space], trainable: Trainable,
     """Splits swept keys into (numeric, structural), checking each space fits its key.
 
     Raises:
-      ValueError: a key that is neither a numeric hyperparameter nor a config key, a
-        non-numeric space for a numeric key, or values that do not fit a config key's type.
+      ValueError: a key that is neither a numeric hyperparameter nor a config key, a numeric
+        hyperparameter this structure does not read (``Trainable.unread``), a non-numeric space
+        for a numeric key, a range leaving the key's domain, or values that do not fit a config
+        key's type.
     """
     numeric, structural = [], []
     for key, space in spaces.items():
+        reason = (trainable.unread or {}).get(key)
+        if reason is not None:
+            raise ValueError(f"{key} cannot be swept: {reason}; sweeping it would vary nothing")
         if key in trainable.hparams:
             if not space.numeric:
                 raise ValueError(f"{key} is a numeric hyperparameter; {space.spec()} has non-numeric options")
@@ -115,15 +122,21 @@ def structural_config(config: ml_collections.ConfigDict, values: Mapping[str, An
 
 
 def make_record(trial: Trial, metrics: Mapping[str, np.ndarray], seconds: float) -> dict:
-    """The trials.jsonl record of one trial, as it will read back from JSON (NaN → None)."""
-    summary = {k: metrics[k] for k in SUMMARY_KEYS}
-    curves = {k: v for k, v in metrics.items() if k not in SUMMARY_KEYS}
+    """The trials.jsonl record of one trial, as it will read back from JSON (NaN → None).
+
+    ``metrics`` holds the run's scalars (final and best values, ``diverged``, ``exploded``,
+    ``epochs_run``) and per-epoch curves; ``status`` is ``"diverged"`` for a trial that diverged
+    (``divergence``: ``"non-finite"`` or ``"exploded"``), else ``"ok"``.
+    """
+    diverged = bool(np.asarray(metrics["diverged"]))
     record = {
         "id": trial.id, "round": trial.round, "hparams": dict(trial.hparams),
-        "metrics": {**summary, **curves},
-        "status": "diverged" if bool(np.asarray(metrics["diverged"])) else "ok",
+        "metrics": dict(metrics),
+        "status": "diverged" if diverged else "ok",
         "seconds": round(float(seconds), 4),
     }
+    if diverged:
+        record["divergence"] = "exploded" if bool(np.asarray(metrics.get("exploded", False))) else "non-finite"
     return json.loads(json.dumps(to_json_value(record), allow_nan=False))
 
 
@@ -173,12 +186,12 @@ def broadcast_json(value: Any) -> Any:
     return json.loads(buffer.tobytes().decode())
 
 
-def _run_panda(trainable, trial, hparams, key, workdir, on_epoch, config):
+def _babysit_trial(trainable, trial, hparams, key, workdir, on_epoch, on_compiled, config, identity):
     import os
-    from dlcourse.train import run_single
+    from dlcourse.train import babysit
     trial_dir = os.path.join(workdir, f"trial-{trial.id}")
-    out = run_single(trainable, hparams, key, trial_dir, checkpoint_every=1, on_epoch=on_epoch,
-                     config=config.to_dict())
+    _, out = babysit(trainable, hparams, key, trial_dir, checkpoint_every=1, on_epoch=on_epoch,
+                     on_compiled=on_compiled, config=config.to_dict(), identity=identity)
     return {k: np.asarray(v) for k, v in out.items()}
 
 
@@ -193,9 +206,11 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
               record: Callable[[list[dict]], None] | None = None,
               on_chunk: Callable[[Progress], None] | None = None,
               on_plan: Callable[[ChunkPlan], None] | None = None,
+              on_status: Callable[[str], None] | None = None,
               memory_budget_bytes: int | None = None,
-              panda_workdir: str | None = None,
+              babysit_workdir: str | None = None,
               on_epoch: Callable | None = None,
+              identity: Mapping[str, Any] | None = None,
               shrink_factor: float = 0.5, top_fraction: float = 0.25) -> list[dict]:
     """Runs (or resumes) a sweep; returns every trial record in id order.
 
@@ -213,10 +228,11 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
       record: called with each new chunk's records (only on the process that writes the store).
       on_chunk: called with a :class:`Progress` after each chunk.
       on_plan: called with a :class:`ChunkPlan` when the automatic size splits a group.
+      on_status: called with a line of text when a program starts compiling and when it is compiled.
       memory_budget_bytes: memory per device one call may use (default: see :class:`Population`).
-      panda_workdir: with ``trials == 1``, train each trial alone through
-        ``dlcourse.train.run_single`` (checkpoints, metrics.jsonl) in ``<panda_workdir>/trial-<id>``,
-        calling ``on_epoch`` after every epoch.
+      babysit_workdir: with ``trials == 1``, babysit each trial (``dlcourse.train.babysit``:
+        checkpoints, metrics.jsonl) in ``<babysit_workdir>/trial-<id>``, calling ``on_epoch``
+        after every epoch; ``identity`` is recorded in its checkpoints.
     """
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
@@ -224,6 +240,7 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
         raise ValueError(f"rounds must be >= 1, got {rounds}")
     start = time.perf_counter()
     base = build(config) if trainable is None else trainable
+    objective = base.objective
     numeric, structural = classify_keys(spaces, base, config)
     done_by_id = {int(r["id"]): dict(r) for r in finished}
     populations: dict[tuple, Population] = {}
@@ -232,10 +249,11 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
     next_id = first_id
     total_planned = None
     best = None
+    say = on_status or (lambda text: None)
 
     for round_index in range(rounds):
         if round_index > 0:
-            spaces = shrink_spaces(spaces, records, base.goal, shrink_factor, top_fraction)
+            spaces = shrink_spaces(spaces, records, objective, shrink_factor, top_fraction)
         round_trials = sample_round(spaces, search, seed, round_index, next_id, trials)
         next_id += len(round_trials)
         if total_planned is None:
@@ -246,21 +264,27 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
 
         for structure_values, group in groups.items():
             structure = dict(zip(structural, structure_values))
-            population = populations.get(structure_values)
-            if population is None:
-                trainable = build(structural_config(config, structure)) if structure else base
-                population = Population(trainable, devices, swept=numeric,
-                                        memory_budget_bytes=memory_budget_bytes)
-                populations[structure_values] = population
+            described = " ".join(f"{k}={v}" for k, v in structure.items())
             by_id = {t.id: t for t in group}
+            if all(i in done_by_id for i in by_id):
+                population = None  # a resumed group: nothing to build or compile
+            else:
+                population = populations.get(structure_values)
+                if population is None:
+                    trainable = build(structural_config(config, structure)) if structure else base
+                    population = Population(trainable, devices, swept=numeric,
+                                            memory_budget_bytes=memory_budget_bytes)
+                    populations[structure_values] = population
             limit = chunk
-            if chunk is None and len(by_id) > AUTO_CHUNK_ABOVE:
+            if population is not None and chunk is None and len(by_id) > AUTO_CHUNK_ABOVE:
+                say(f"measuring memory per trial{' for ' + described if described else ''}")
                 limit = broadcast_json(population.max_trials_per_call())
-            chunks = plan_chunks(list(by_id), limit, population.device_count)
-            if chunk is None and len(chunks) > 1 and on_plan is not None:
+            shards = population.device_count if population is not None else 1
+            chunks = plan_chunks(list(by_id), limit, shards)
+            if population is not None and chunk is None and len(chunks) > 1 and on_plan is not None:
                 on_plan(ChunkPlan(round_index, structure, len(by_id), len(chunks), len(chunks[0]),
                                   population.memory_per_trial(), population.memory_budget_bytes))
-            size = population.padded_size(len(chunks[0]))
+            size = population.padded_size(len(chunks[0])) if population is not None else None
             for chunk_ids in chunks:
                 chunk_start = time.perf_counter()
                 todo = [i for i in chunk_ids if i not in done_by_id]
@@ -268,15 +292,21 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
                     chunk_trials = [by_id[i] for i in chunk_ids]
                     numeric_values = [{k: t.hparams[k] for k in numeric} for t in chunk_trials]
                     hparams = stack_hparams(population.trainable, numeric_values)
-                    keys = trial_keys(seed, chunk_ids)
-                    if panda_workdir is not None and trials == 1:
+                    if babysit_workdir is not None and trials == 1:
                         one = {k: v[0] for k, v in hparams.items()}
                         group_config = structural_config(config, structure)
-                        outputs = [_run_panda(population.trainable, chunk_trials[0], one, keys[0],
-                                              panda_workdir, on_epoch, group_config)]
+                        say(f"compiling{' ' + described if described else ''}")
+                        outputs = [_babysit_trial(
+                            population.trainable, chunk_trials[0], one, trial_keys(seed, chunk_ids)[0],
+                            babysit_workdir, on_epoch, lambda seconds: say(f"compiled in {seconds:.1f}s"),
+                            group_config, identity)]
                         metrics = {k: np.asarray([o[k] for o in outputs]) for k in outputs[0]}
                     else:
-                        metrics = population.run(hparams, keys, size)
+                        if not population.is_compiled(size):
+                            say(f"compiling {size} trials{' for ' + described if described else ''}")
+                            population.compile(size)
+                            say(f"compiled in {population.compile_seconds[size]:.1f}s")
+                        metrics = population.run(hparams, seed, chunk_ids, size)
                     seconds = (time.perf_counter() - chunk_start) / len(chunk_ids)
                     new = [make_record(t, {k: v[i] for k, v in metrics.items()}, seconds)
                            for i, t in enumerate(chunk_trials) if t.id in todo]
@@ -287,7 +317,7 @@ def run_sweep(build: Callable[[ml_collections.ConfigDict], Trainable],
                 for i in chunk_ids:
                     r = done_by_id[i]
                     records.append(r)
-                    if r["status"] == "ok" and top_trials([r] + ([best] if best else []), base.goal)[0] is r:
+                    if r["status"] == "ok" and top_trials([r] + ([best] if best else []), objective)[0] is r:
                         best = r
                 if on_chunk is not None:
                     on_chunk(Progress(round_index, structure, list(chunk_ids), not todo,

@@ -25,7 +25,7 @@ import numpy as np
 from dlcourse.sweep.spaces import Choice, IntRange, Space
 
 __all__ = ["SEARCH_METHODS", "Trial", "unit_points", "grid_shape", "sample_round", "shrink_spaces",
-           "top_trials", "is_finite_number"]
+           "top_trials", "objective_key", "is_finite_number"]
 
 SEARCH_METHODS = ("random", "quasirandom", "grid")
 
@@ -126,16 +126,24 @@ def sample_round(spaces: Mapping[str, Space], method: str, seed: int, round_inde
             for i, point in enumerate(points)]
 
 
-def top_trials(records: Sequence[Mapping], goal: str, fraction: float = 0.25) -> list[Mapping]:
-    """The best ⌈fraction · n⌉ finished, non-diverged records (at least one), best first.
+def objective_key(objective) -> str:
+    """The record metric a sweep ranks by: ``best_dev_<objective name>``."""
+    return f"best_dev_{objective.name}"
 
-    Ties are broken by trial id, so the order is a function of the records alone.
+
+def top_trials(records: Sequence[Mapping], objective, fraction: float = 0.25) -> list[Mapping]:
+    """The best ⌈fraction · n⌉ finished, non-diverged records (at least one), best first, by
+    ``best_dev_<objective>`` and the objective's goal (a :class:`dlcourse.metrics.Metric`).
+
+    Ties are broken by trial id, so the order is a function of the records alone. A diverged
+    trial (non-finite, or exploded) is never among them.
     """
-    if goal not in ("max", "min"):
-        raise ValueError(f"goal must be 'max' or 'min', got {goal!r}")
-    ok = [r for r in records if r["status"] == "ok" and is_finite_number(r["metrics"]["best_dev_metric"])]
-    sign = -1.0 if goal == "max" else 1.0
-    ok.sort(key=lambda r: (sign * r["metrics"]["best_dev_metric"], r["id"]))
+    if objective.goal not in ("max", "min"):
+        raise ValueError(f"goal must be 'max' or 'min', got {objective.goal!r}")
+    key = objective_key(objective)
+    ok = [r for r in records if r["status"] == "ok" and is_finite_number(r["metrics"].get(key))]
+    sign = -1.0 if objective.goal == "max" else 1.0
+    ok.sort(key=lambda r: (sign * r["metrics"][key], r["id"]))
     if not ok:
         return []
     return ok[:max(1, math.ceil(fraction * len(ok)))]
@@ -146,7 +154,7 @@ def is_finite_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def shrink_spaces(spaces: Mapping[str, Space], records: Sequence[Mapping], goal: str,
+def shrink_spaces(spaces: Mapping[str, Space], records: Sequence[Mapping], objective,
                   factor: float = 0.5, fraction: float = 0.25) -> dict[str, Space]:
     """Spaces for the next coarse-to-fine round.
 
@@ -154,7 +162,7 @@ def shrink_spaces(spaces: Mapping[str, Space], records: Sequence[Mapping], goal:
     the best trial so far; a :class:`Choice` keeps the options of the top ``fraction`` of trials.
     With no successful trial the spaces are returned unchanged.
     """
-    best = top_trials(records, goal, fraction)
+    best = top_trials(records, objective, fraction)
     if not best:
         return dict(spaces)
     return {key: space.shrink([r["hparams"][key] for r in best], factor) for key, space in spaces.items()}

@@ -30,8 +30,6 @@ from dlcourse.train.trainable import Trainable
 __all__ = ["RetrainedTrial", "retrain", "reproduction_gap", "TrialErrorAnalysis", "error_analysis",
            "format_trial_error_analysis"]
 
-#: The recorded scalars :func:`reproduction_gap` compares.
-COMPARED_METRICS = ("final_dev_metric", "best_dev_metric", "final_train_metric", "final_train_loss")
 
 
 class RetrainedTrial(NamedTuple):
@@ -79,11 +77,12 @@ def retrain(build: Callable[[ml_collections.ConfigDict], Trainable], config: ml_
 
 
 def reproduction_gap(record: Mapping, metrics: Mapping[str, Any]) -> float:
-    """Largest ``|retrained − recorded|`` over :data:`COMPARED_METRICS` (0 when both are NaN/None;
-    ``inf`` when only one is)."""
+    """Largest ``|retrained − recorded|`` over the recorded scalar figures (``final_*``, ``best_*``)
+    that the retrained run also has (0 when both are NaN/None; ``inf`` when only one is)."""
     gap = 0.0
-    for name in COMPARED_METRICS:
-        recorded = record["metrics"][name]
+    for name, recorded in record["metrics"].items():
+        if not name.startswith(("final_", "best_")) or name not in metrics or np.ndim(metrics[name]) != 0:
+            continue
         recorded = math.nan if recorded is None else float(recorded)
         again = float(np.asarray(metrics[name]))
         if math.isnan(recorded) and math.isnan(again):

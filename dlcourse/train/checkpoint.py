@@ -5,9 +5,9 @@ A checkpoint is taken after an epoch and named by it. It holds two items:
 - ``state``: the Trainable's state pytree — for a classifier the params, batch-norm statistics,
   optimizer state (its int32 step count included), the PRNG key and the step counter. Typed PRNG
   keys are stored as their raw ``key_data`` and re-wrapped on restore.
-- ``record``: JSON — the epoch, the diverged flag, and what the caller puts in it (for
-  :func:`dlcourse.train.run_single`: the hyperparameters, the experiment config and the per-epoch
-  metric rows so far).
+- ``record``: JSON — the epoch and what the caller puts in it (for :func:`dlcourse.train.babysit`:
+  the divergence guard, the hyperparameters, the experiment config, the code's identity and the
+  per-epoch metric rows so far).
 
 Saving is asynchronous (the next epoch computes while the previous one is written); every write is
 atomic (orbax commits a finished temporary directory), so a killed run leaves only whole
@@ -21,7 +21,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import orbax.checkpoint as ocp
 
 
 def _is_key(leaf: Any) -> bool:
@@ -52,6 +51,9 @@ class TrainingCheckpoints:
     def __init__(self, directory: str | os.PathLike, max_to_keep: int = 2):
         if max_to_keep < 1:
             raise ValueError(f"max_to_keep must be at least 1, got {max_to_keep}")
+        import orbax.checkpoint as ocp  # imported here: it is slow to import and only babysat runs need it
+
+        self._ocp = ocp
         self.directory = os.path.abspath(os.fspath(directory))
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
                                                enable_async_checkpointing=True)
@@ -62,28 +64,30 @@ class TrainingCheckpoints:
         """The epoch of the newest complete checkpoint, or None if there is none."""
         return self._manager.latest_step()
 
-    def save(self, epoch: int, state: Any, diverged: Any, record: dict) -> None:
-        """Starts saving ``state``, the ``diverged`` flag and the JSON ``record`` as epoch ``epoch``."""
-        record = dict(record, epoch=int(epoch), diverged=bool(diverged))
+    def save(self, epoch: int, state: Any, record: dict) -> None:
+        """Starts saving ``state`` and the JSON ``record`` as epoch ``epoch``."""
+        ocp = self._ocp
+        record = dict(record, epoch=int(epoch))
         self._manager.save(epoch, args=ocp.args.Composite(
             state=ocp.args.StandardSave(_storable(state)), record=ocp.args.JsonSave(record)),
             force=True)
 
-    def restore(self, epoch: int, like_state: Any) -> tuple[Any, bool, dict]:
-        """Restores epoch ``epoch`` as ``(state, diverged, record)``.
+    def restore(self, epoch: int, like_state: Any) -> tuple[Any, dict]:
+        """Restores epoch ``epoch`` as ``(state, record)``.
 
         ``like_state`` is a state of the same structure (e.g. a fresh ``init``); its shapes, dtypes,
         shardings and key types shape the restored arrays.
         """
+        ocp = self._ocp
         target = jax.tree.map(ocp.utils.to_shape_dtype_struct, _storable(like_state))
         restored = self._manager.restore(epoch, args=ocp.args.Composite(
             state=ocp.args.StandardRestore(target), record=ocp.args.JsonRestore()))
-        record = dict(restored["record"])
-        return _rewrap_keys(restored["state"], like_state), bool(record["diverged"]), record
+        return _rewrap_keys(restored["state"], like_state), dict(restored["record"])
 
     def read_record(self, epoch: int) -> dict:
         """The JSON record of epoch ``epoch`` alone (no arrays are read): e.g. to check that a
         checkpoint belongs to this run before restoring a state whose shapes may differ."""
+        ocp = self._ocp
         restored = self._manager.restore(epoch, args=ocp.args.Composite(record=ocp.args.JsonRestore()))
         return dict(restored["record"])
 

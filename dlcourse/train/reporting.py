@@ -4,10 +4,13 @@
 written whole and flushed; non-finite values (a diverged epoch) are written as ``null`` so every
 line is strict JSON. Nothing here prints: :func:`format_progress` returns the line for the caller.
 
-Whole files (``metrics.json``, ``sweep.json``, reports) are written with :func:`write_text_atomically`
-/ :func:`write_json_atomically`: a temporary file in the same folder, fsync, then a rename, so a
-reader sees the old file or the new one, never half of one. :func:`to_json_value` turns arrays and
-NumPy scalars into plain JSON values.
+Whole files (``metrics.json``, ``sweep.json``, reports, plots) are written with
+:func:`write_text_atomically` / :func:`write_json_atomically` / :func:`save_figure`: a temporary
+file in the same folder, fsync, then a rename, so a reader sees the old file or the new one,
+never half of one; the file gets the ordinary permissions of a new file (``0666`` less the
+umask), not the ``0600`` of a temporary file. :func:`to_json_value` turns arrays and NumPy scalars
+into plain JSON values. Plots use matplotlib's object API on an Agg canvas (no pyplot, no global
+figure state), imported only when a plot is drawn.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import json
 import math
 import os
 import tempfile
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 METRICS_FILE = "metrics.jsonl"
 LEARNING_CURVE_FILE = "learning_curve.png"
-ROW_ORDER = ("train_loss", "train_metric", "dev_metric", "dev_loss")
+#: Row keys printed first, in this order; others follow sorted (train_<metric> before dev_<metric>).
+ROW_ORDER = ("train_loss", "dev_loss")
 
 
 def to_json_value(value: Any) -> Any:
@@ -39,22 +43,36 @@ def to_json_value(value: Any) -> Any:
     return value
 
 
-def write_text_atomically(path: str | os.PathLike, text: str) -> None:
-    """Replaces ``path`` with ``text``: written to a temporary file in the same folder, flushed
-    to disk, then renamed over ``path``. The folder must exist; on failure ``path`` is untouched."""
+def _new_file_mode() -> int:
+    """``0666`` less the process's umask: the mode ``open(path, 'w')`` would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[Any], None], binary: bool = False) -> None:
+    """Replaces ``path`` with what ``write(file)`` writes: a temporary file in the same folder,
+    flushed to disk, given ordinary permissions, then renamed over ``path``. The folder must
+    exist; on failure (a full disk, say) ``path`` is untouched and no temporary file is left."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + "-", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(temporary, _new_file_mode())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> None:
+    """Replaces ``path`` with ``text``, atomically (:func:`write_atomically`)."""
+    write_atomically(path, lambda f: f.write(text))
 
 
 def write_json_atomically(path: str | os.PathLike, payload: Any, *, sort_keys: bool = False) -> None:
@@ -65,7 +83,8 @@ def write_json_atomically(path: str | os.PathLike, payload: Any, *, sort_keys: b
 
 
 def _ordered(row: Mapping[str, float]) -> list[str]:
-    return [k for k in ROW_ORDER if k in row] + sorted(k for k in row if k not in ROW_ORDER)
+    rest = [k for k in row if k not in ROW_ORDER]
+    return [k for k in ROW_ORDER if k in row] + sorted(rest, key=lambda k: (not k.startswith("train_"), k))
 
 
 def _json_number(value) -> float | None:
@@ -108,19 +127,27 @@ def read_metrics(path: str | os.PathLike) -> list[dict]:
     return records
 
 
-def plot_learning_curve(rows: Sequence[Mapping[str, float]], path: str | os.PathLike,
-                        title: str | None = None) -> None:
-    """Saves a PNG of the cost against the epoch: ``train_loss`` (and ``dev_loss`` if present).
-
-    Uses matplotlib's Agg canvas directly (no pyplot, no global figure state).
-    """
+def figure(width: float, height: float):
+    """A matplotlib ``Figure`` on an Agg canvas (matplotlib imported here, when first needed)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    result = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(result)
+    return result
+
+
+def save_figure(fig, path: str | os.PathLike) -> None:
+    """Writes ``fig`` as a PNG at ``path``, atomically (:func:`write_atomically`)."""
+    write_atomically(path, lambda f: fig.savefig(f, format="png"), binary=True)
+
+
+def plot_learning_curve(rows: Sequence[Mapping[str, float]], path: str | os.PathLike,
+                        title: str | None = None) -> None:
+    """Saves a PNG of the cost against the epoch: ``train_loss`` (and ``dev_loss`` if present)."""
     epochs = list(range(1, len(rows) + 1))
-    figure = Figure(figsize=(6, 4), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    fig = figure(6, 4)
+    axes = fig.add_subplot()
     for key, label in (("train_loss", "train cost"), ("dev_loss", "dev cost")):
         if rows and key in rows[0]:
             axes.plot(epochs, [float(r[key]) for r in rows], marker="." if len(rows) < 50 else None,
@@ -131,22 +158,38 @@ def plot_learning_curve(rows: Sequence[Mapping[str, float]], path: str | os.Path
         axes.set_title(title)
     axes.grid(True, alpha=0.3)
     axes.legend()
-    figure.tight_layout()
-    figure.savefig(os.fspath(path), format="png")
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
-def format_progress(epoch: int, epochs: int, row: Mapping[str, float], seconds: float) -> str:
+def plot_comparison(path: str | os.PathLike, curves: Mapping[str, Mapping[str, Sequence]], title: str = "") -> None:
+    """Training cost vs epoch, one line per run (``{label: {'train_loss': [...], ...}}``); a PNG."""
+    fig = figure(6, 4)
+    axes = fig.add_subplot()
+    for label, run_curves in curves.items():
+        loss = [math.nan if v is None else float(v) for v in run_curves["train_loss"]]
+        axes.plot(range(1, len(loss) + 1), loss, label=str(label))
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("training cost J")
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def format_progress(epoch: int, epochs: int, row: Mapping[str, float], seconds_per_epoch: float) -> str:
     """A one-line progress report, e.g.
-    ``epoch  3/10  train_loss 0.4123  train_metric 0.9120  dev_metric 0.9000  2.1s, ~4.9s left``.
+    ``epoch  3/10  train_loss 0.4123  train_accuracy 0.9120  dev_accuracy 0.9000  0.21 s/epoch, ~1.5s left``.
 
-    ``seconds`` is the time since the run (or its resumption) started; the estimate of the time
-    left assumes the remaining epochs take as long as the average epoch so far.
+    ``seconds_per_epoch`` is the mean time of the epochs run so far (compilation excluded); the
+    estimate of the time left assumes the remaining epochs take as long.
     """
     width = len(str(epochs))
     parts = [f"epoch {epoch:>{width}}/{epochs}"]
     parts += [f"{k} {float(row[k]):.4f}" for k in _ordered(row)]
-    timing = f"{seconds:.1f}s"
+    timing = f"{seconds_per_epoch:.3g} s/epoch"
     if 0 < epoch < epochs:
-        timing += f", ~{seconds / epoch * (epochs - epoch):.1f}s left"
+        timing += f", ~{seconds_per_epoch * (epochs - epoch):.1f}s left"
     parts.append(timing)
     return "  ".join(parts)

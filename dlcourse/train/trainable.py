@@ -7,42 +7,47 @@ arrays, so one compiled program serves any values::
     state = trainable.init(hparams, key)                # params, optimizer state, key, ...
     state, row = trainable.epoch(state, hparams)        # one epoch; row holds scalars per epoch
 
-``row`` must hold ``"train_loss"`` (mean training cost over the epoch), ``"train_metric"`` and
-``"dev_metric"`` (the experiment's metric, e.g. accuracy, on the training and dev sets after the
-epoch). :meth:`Trainable.train` chains them with ``lax.scan`` into one pure function
+The run reports named metrics (:class:`dlcourse.metrics.Metric`); the first of
+``Trainable.metrics`` is the **objective** a sweep ranks by. ``row`` must hold ``"train_loss"``
+(mean training cost over the epoch) and ``"dev_<objective>"`` (e.g. ``dev_accuracy``), and
+usually ``train_<name>``/``dev_<name>`` of every metric and ``dev_loss``.
+:meth:`Trainable.train` chains them with ``lax.scan`` into one pure function
 ``(hparams, key) -> metrics``; ``jax.jit(jax.vmap(trainable.train))`` over stacked hyperparameters and
-keys trains a whole population, and a single run can instead call ``epoch`` from a Python loop to log,
-checkpoint and show progress between epochs. Both paths execute the same ``epoch``.
-:meth:`Trainable.train_with_state` is the same scan returning the final state as well.
+keys trains a whole population, and a babysat run (:func:`dlcourse.train.babysit`) instead calls
+the same epoch from a Python loop to log, checkpoint and show progress between epochs.
 
-A classifier may also give ``predict``, for error analysis of a trained trial::
+Optional parts: ``predict`` (the dev set's true and predicted classes, for error analysis),
+``test`` (the test split's loss and metrics of a final state), ``domains`` (the values each numeric
+hyperparameter may take), ``unread`` (numeric hyperparameters of the experiment that this
+structure does not read, e.g. β₁ under plain SGD: sweeping or setting one would vary nothing, so it
+is refused), ``initial_loss`` and ``mesh``.
 
-    labels, predictions = trainable.predict(state, hparams)   # int [m_dev] each: true, predicted class
-
-on the dev set, with the model in inference mode (``None`` when the experiment has no classes).
-
-Divergence: once any value of an epoch's row is NaN or ±inf (the training loss, a metric, or e.g. a
-classifier's ``dev_loss``, which turns NaN when the epoch's last step made the parameters NaN
-although the epoch's mean training loss is finite) the trial is *diverged*; the epoch's state is
-dropped (the last finite state is kept), that epoch and later ones report NaN. Under ``vmap`` this
+**Divergence.** A trial has *diverged* once an epoch's row holds a NaN or ±inf (the training
+loss, a metric, or e.g. ``dev_loss``, which turns NaN when the epoch's last step made the parameters
+NaN although the epoch's mean training loss is finite), or once it *explodes*: its training loss
+exceeds ``divergence_factor`` (default :data:`DIVERGENCE_FACTOR` = 100) times the loss at
+initialization (``initial_loss``; without one, the first epoch's training loss), while that
+reference is positive. A loss of 1e11 at chance accuracy is an explosion, not a result. From the
+diverging epoch on, the state before it is kept and the rows report NaN. Under ``vmap`` this
 touches only that trial.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from dlcourse.metrics import ACCURACY, Metric
+
 Hparams = Mapping[str, jax.Array]
 State = Any
 Row = dict[str, jax.Array]
 
-REQUIRED_ROW_KEYS = ("train_loss", "train_metric", "dev_metric")
-#: The scalars :func:`summarize` adds to the per-epoch curves.
-SUMMARY_KEYS = ("final_dev_metric", "best_dev_metric", "final_train_metric", "final_train_loss",
-                "diverged", "epochs_run")
+#: A trial whose training loss rises above this many times its initial loss has diverged.
+DIVERGENCE_FACTOR = 100.0
 
 
 class Interval(NamedTuple):
@@ -76,6 +81,20 @@ KNOWN_DOMAINS = {
 }
 
 
+class Guard(NamedTuple):
+    """What a run carries from epoch to epoch besides its state, to detect divergence.
+
+    Attributes:
+      diverged: bool scalar; True from the diverging epoch on.
+      exploded: bool scalar; True when the divergence was a finite loss above the limit.
+      reference_loss: float32 scalar; the loss the limit is measured against (NaN until known).
+    """
+
+    diverged: jax.Array
+    exploded: jax.Array
+    reference_loss: jax.Array
+
+
 class Trainable(NamedTuple):
     """A training run with its structure fixed and its numeric hyperparameters left free.
 
@@ -85,74 +104,122 @@ class Trainable(NamedTuple):
       epochs: number of epochs :meth:`train` runs.
       hparams: the numeric hyperparameters ``init``/``epoch`` read, with their default values
         (taken from the experiment's config). A sweep may vary exactly these without recompiling.
-      metric: name of the dev metric, e.g. ``"accuracy"`` (for reports).
-      goal: ``"max"`` if a larger metric is better, else ``"min"``.
+      metrics: the named metrics the rows report; the first is the objective.
       predict: optional ``(state, hparams) -> (labels, predictions)``; pure; the dev set's true and
-        predicted classes as int arrays ``[m_dev]`` (see the module docstring).
+        predicted classes as int arrays ``[m_dev]``.
       domains: optional ``{name: Interval}``: the values each numeric hyperparameter may take; a
-        sweep whose range leaves a domain is refused before anything runs.
+        value or a swept range outside it is refused before anything runs.
+      unread: optional ``{name: reason}``: numeric hyperparameters of the experiment that this
+        structure does not read (see the module docstring).
+      test: optional ``(state, hparams) -> {"test_loss": …, "test_<name>": …}``; pure.
+      initial_loss: optional ``(state, hparams) -> scalar``: the loss of the freshly initialized
+        state, the reference of the explosion rule.
+      mesh: the data-parallel mesh the functions shard their batches over, if any (a population
+        of such a Trainable runs on that mesh's devices).
+      divergence_factor: the explosion limit (see the module docstring).
     """
 
     init: Callable[[Hparams, jax.Array], State]
     epoch: Callable[[State, Hparams], tuple[State, Row]]
     epochs: int
     hparams: dict[str, float]
-    metric: str = "accuracy"
-    goal: str = "max"
+    metrics: tuple[Metric, ...] = (ACCURACY,)
     predict: Callable[[State, Hparams], tuple[jax.Array, jax.Array]] | None = None
     domains: Mapping[str, Interval] | None = None
+    unread: Mapping[str, str] | None = None
+    test: Callable[[State, Hparams], Row] | None = None
+    initial_loss: Callable[[State, Hparams], jax.Array] | None = None
+    mesh: Any = None
+    divergence_factor: float = DIVERGENCE_FACTOR
+
+    @property
+    def objective(self) -> Metric:
+        """The metric a sweep ranks trials by: the first of :attr:`metrics`."""
+        return self.metrics[0]
 
     def default_hparams(self) -> dict[str, jax.Array]:
         """The defaults as float32 scalar arrays."""
         return {k: jnp.asarray(v, jnp.float32) for k, v in self.hparams.items()}
 
-    def guarded_epoch(self, state: State, diverged: jax.Array, hparams: Hparams):
+    def check_hparams(self, values: Mapping[str, float] | None = None) -> None:
+        """Raises ``ValueError`` naming the first value (default: :attr:`hparams`) that is not a
+        finite number, lies outside its domain, or names a hyperparameter this run does not read."""
+        values = self.hparams if values is None else values
+        for name, value in values.items():
+            if name not in self.hparams:
+                reason = (self.unread or {}).get(name)
+                raise ValueError(f"{name} is not read by this run: {reason}" if reason else
+                                 f"{name} is not a numeric hyperparameter of this run "
+                                 f"(it reads {', '.join(sorted(self.hparams))})")
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}={value!r} is not a number") from None
+            if not math.isfinite(number):
+                raise ValueError(f"{name}={value!r} is not a finite number")
+            domain = (self.domains or {}).get(name)
+            if domain is not None and not domain.contains(number):
+                raise ValueError(f"{name}={value!r} is outside {name}'s domain {domain}")
+
+    def start(self, hparams: Hparams, key: jax.Array) -> tuple[State, Guard]:
+        """``init`` and the guard of a fresh run (the reference loss measured when possible)."""
+        state = self.init(hparams, key)
+        reference = (jnp.asarray(jnp.nan, jnp.float32) if self.initial_loss is None
+                     else jnp.asarray(self.initial_loss(state, hparams), jnp.float32))
+        false = jnp.asarray(False)
+        return state, Guard(false, false, reference)
+
+    def guarded_epoch(self, state: State, guard: Guard, hparams: Hparams) -> tuple[State, Guard, Row]:
         """One epoch that keeps the old state, and reports NaN, once the trial has diverged.
 
-        Returns ``(state, diverged, row)``; ``diverged`` becomes True when any value of this
-        epoch's row is not finite (then the state before the epoch is kept).
+        Returns ``(state, guard, row)``; see the module docstring for when ``guard.diverged``
+        becomes True (then the state before the epoch is kept).
         """
         new_state, row = self.epoch(state, hparams)
-        missing = [k for k in REQUIRED_ROW_KEYS if k not in row]
+        required = ("train_loss", f"dev_{self.objective.name}")
+        missing = [k for k in required if k not in row]
         if missing:
-            raise ValueError(f"Trainable.epoch must report {REQUIRED_ROW_KEYS}; missing {missing}")
+            raise ValueError(f"Trainable.epoch must report {required}; missing {missing}")
+        loss = jnp.asarray(row["train_loss"], jnp.float32)
         finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in row.values()]))
-        now_diverged = jnp.logical_or(diverged, ~finite)
-        keep = lambda new, old: jnp.where(now_diverged, old, new)  # noqa: E731
+        reference = jnp.where(jnp.isnan(guard.reference_loss), loss, guard.reference_loss)
+        explodes = finite & (reference > 0) & (loss > self.divergence_factor * reference)
+        diverged = guard.diverged | ~finite | explodes
+        exploded = guard.exploded | (~guard.diverged & explodes)
+        keep = lambda new, old: jnp.where(diverged, old, new)  # noqa: E731
         state = jax.tree.map(keep, new_state, state)
-        row = {k: jnp.where(now_diverged, jnp.nan, v.astype(jnp.float32)) for k, v in row.items()}
-        return state, now_diverged, row
+        row = {k: jnp.where(diverged, jnp.nan, jnp.asarray(v, jnp.float32)) for k, v in row.items()}
+        return state, Guard(diverged, exploded, reference), row
 
     def train(self, hparams: Hparams, key: jax.Array) -> dict[str, jax.Array]:
-        """Trains ``epochs`` epochs; pure and jittable. Returns the metrics of the run.
-
-        Keys: every row key as a per-epoch curve of shape ``[epochs]`` (NaN after divergence),
-        and scalars ``final_dev_metric``, ``best_dev_metric``, ``final_train_metric``,
-        ``final_train_loss`` (from the last finite epoch; NaN if none), ``diverged`` (bool) and
-        ``epochs_run`` (int32, finite epochs).
-        """
+        """Trains ``epochs`` epochs; pure and jittable. Returns the metrics of the run
+        (:func:`summarize`: per-epoch curves and their summary)."""
         return self.train_with_state(hparams, key)[1]
 
     def train_with_state(self, hparams: Hparams, key: jax.Array) -> tuple[State, dict[str, jax.Array]]:
         """:meth:`train` that also returns the final state: ``(state, metrics)``; pure and jittable.
 
         The state is the last finite one (a diverged trial keeps the state before its divergence),
-        e.g. for a test-set evaluation or :attr:`predict`.
+        e.g. for :attr:`test` or :attr:`predict`.
         """
-        state = self.init(hparams, key)
+        state, guard = self.start(hparams, key)
 
         def body(carry, _):
-            state, diverged = carry
-            state, diverged, row = self.guarded_epoch(state, diverged, hparams)
-            return (state, diverged), row
+            state, guard = carry
+            state, guard, row = self.guarded_epoch(state, guard, hparams)
+            return (state, guard), row
 
-        (state, diverged), curves = jax.lax.scan(body, (state, jnp.asarray(False)), None,
-                                                 length=self.epochs)
-        return state, summarize(curves, diverged, self.goal)
+        (state, guard), curves = jax.lax.scan(body, (state, guard), None, length=self.epochs)
+        return state, summarize(curves, guard, self.objective)
 
 
-def summarize(curves: Mapping[str, jax.Array], diverged: jax.Array, goal: str = "max") -> dict[str, jax.Array]:
-    """Final and best values from per-epoch curves (last axis = epoch); NaN epochs are skipped."""
+def summarize(curves: Mapping[str, jax.Array], guard: Guard, objective: Metric) -> dict[str, jax.Array]:
+    """Final and best values from per-epoch curves (last axis = epoch); NaN epochs are skipped.
+
+    Returns the curves and, for every curve ``k``, ``final_<k>`` (its value at the last finite
+    epoch; NaN if none), ``best_dev_<objective>`` (best over the finite epochs by the objective's
+    goal), ``diverged`` and ``exploded`` (bool) and ``epochs_run`` (int32, finite epochs).
+    """
     finite = jnp.isfinite(curves["train_loss"])
     epochs_run = jnp.sum(finite, axis=-1).astype(jnp.int32)
     last = jnp.maximum(epochs_run - 1, 0)
@@ -161,20 +228,15 @@ def summarize(curves: Mapping[str, jax.Array], diverged: jax.Array, goal: str = 
         value = jnp.take_along_axis(curve, last[..., None], axis=-1)[..., 0]
         return jnp.where(epochs_run > 0, value, jnp.nan)
 
-    dev = curves["dev_metric"]
-    if goal == "max":
+    dev = curves[f"dev_{objective.name}"]
+    if objective.goal == "max":
         best = jnp.max(jnp.where(finite, dev, -jnp.inf), axis=-1)
-    elif goal == "min":
+    elif objective.goal == "min":
         best = jnp.min(jnp.where(finite, dev, jnp.inf), axis=-1)
     else:
-        raise ValueError(f"goal must be 'max' or 'min', got {goal!r}")
+        raise ValueError(f"goal must be 'max' or 'min', got {objective.goal!r}")
     out = dict(curves)
-    out.update(
-        final_dev_metric=at_last(dev),
-        best_dev_metric=jnp.where(epochs_run > 0, best, jnp.nan),
-        final_train_metric=at_last(curves["train_metric"]),
-        final_train_loss=at_last(curves["train_loss"]),
-        diverged=diverged,
-        epochs_run=epochs_run,
-    )
+    out.update({f"final_{k}": at_last(v) for k, v in curves.items()})
+    out[f"best_dev_{objective.name}"] = jnp.where(epochs_run > 0, best, jnp.nan)
+    out.update(diverged=guard.diverged, exploded=guard.exploded, epochs_run=epochs_run)
     return out

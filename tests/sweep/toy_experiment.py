@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from dlcourse.metrics import ACCURACY
 from dlcourse.train.trainable import KNOWN_DOMAINS, Trainable
 
 TRACES = {"epoch": 0}
@@ -84,8 +85,8 @@ def build(config):
             return (params, velocity), loss
 
         (params, velocity), losses = jax.lax.scan(step, (params, velocity), batches)
-        row = {"train_loss": jnp.mean(losses), "train_metric": accuracy(params, x_train, y_train),
-               "dev_metric": accuracy(params, x_dev, y_dev)}
+        row = {"train_loss": jnp.mean(losses), "train_accuracy": accuracy(params, x_train, y_train),
+               "dev_accuracy": accuracy(params, x_dev, y_dev)}
         return (params, velocity, key), row
 
     def predict(state, hparams):
@@ -95,5 +96,5 @@ def build(config):
     return Trainable(init=init, epoch=epoch, epochs=config.epochs,
                      hparams={"learning_rate": config.learning_rate, "beta1": config.beta1,
                               "l2": config.l2},
-                     metric="accuracy", goal="max", predict=predict,
+                     metrics=(ACCURACY,), predict=predict,
                      domains={name: KNOWN_DOMAINS[name] for name in ("learning_rate", "beta1", "l2")})

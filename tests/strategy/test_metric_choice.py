@@ -1,11 +1,11 @@
-"""Tests of dlcourse.strategy.metrics against scikit-learn and hand-worked course numbers."""
+"""Tests of dlcourse.strategy.metric_choice against scikit-learn and hand-worked course numbers."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from sklearn import metrics as sk_metrics
 
-from dlcourse.strategy import metrics
+from dlcourse.strategy import metric_choice as metrics
 
 COURSE_ACCURACY = [0.90, 0.92, 0.95]
 COURSE_TIME_MS = [80.0, 95.0, 1500.0]

@@ -1,4 +1,4 @@
-"""The classifier Trainable: its steps against hand-written references, vmap, errors."""
+"""The supervised Trainable on classifiers: its steps against hand-written references, vmap, errors."""
 
 import chex
 import jax
@@ -10,7 +10,7 @@ from jax.sharding import Mesh
 from dlcourse import models, optim
 from dlcourse.data import Splits
 from dlcourse.data.batching import shuffled_batches
-from dlcourse.train import ClassifierState, Trainable, classifier
+from dlcourse.train import TrainState, Trainable, supervised
 
 
 def _splits(m=10, m_dev=6, features=3, seed=0):
@@ -35,8 +35,8 @@ def test_epoch_equals_numpy_sgd_on_logistic_regression(batch_size):
     data = _splits(m=10)
     lr, lam = 0.5, 0.3
     # Random w keeps z off 0, where the loss formula's max(z, 0) and |z| have kinks.
-    trainable = classifier(models.LogisticRegression(kernel_init="random", init_scale=0.5), data,
-                           lambda h: optim.sgd(h["learning_rate"]),
+    trainable = supervised(models.LogisticRegression(kernel_init="random", init_scale=0.5), data,
+                           optimizer="sgd",
                            epochs=1, batch_size=batch_size, hparams={"learning_rate": lr, "l2": lam},
                            loss="sigmoid")
     hp = trainable.default_hparams()
@@ -65,26 +65,26 @@ def test_epoch_equals_numpy_sgd_on_logistic_regression(batch_size):
     np.testing.assert_allclose(got_b, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(row["train_loss"], np.dot(costs, counts) / 10, rtol=1e-5)
     dev_accuracy = np.mean(((data.x_dev @ w + b) > 0) == data.y_dev)
-    np.testing.assert_allclose(row["dev_metric"], dev_accuracy, rtol=1e-6)
+    np.testing.assert_allclose(row["dev_accuracy"], dev_accuracy, rtol=1e-6)
     assert int(new_state.step) == len(counts)
 
 
 def test_softmax_mlp_learns_and_reports_rows():
     data = _splits(m=64, m_dev=32, seed=1)
-    trainable = classifier(models.MLP((16,), 2), data, lambda h: optim.adam(h["learning_rate"]),
+    trainable = supervised(models.MLP((16,), 2), data, optimizer="adam",
                            epochs=15, batch_size=16, hparams={"learning_rate": 0.05})
     assert isinstance(trainable, Trainable) and trainable.hparams == {"learning_rate": 0.05}
     out = jax.jit(trainable.train)(trainable.default_hparams(), jax.random.key(1))
     assert out["train_loss"].shape == (15,) and out["dev_loss"].shape == (15,)
     assert float(out["train_loss"][-1]) < 0.5 * float(out["train_loss"][0])
-    assert float(out["final_train_metric"]) >= 0.9
-    assert float(out["best_dev_metric"]) >= 0.8
+    assert float(out["final_train_accuracy"]) >= 0.9
+    assert float(out["best_dev_accuracy"]) >= 0.8
     assert not bool(out["diverged"])
 
 
 def test_same_key_is_bitwise_deterministic_and_keys_differ():
     data = _splits(m=24, seed=2)
-    trainable = classifier(models.MLP((8,), 2, dropout=True), data, lambda h: optim.sgd(h["learning_rate"]),
+    trainable = supervised(models.MLP((8,), 2, dropout=True), data, optimizer="sgd",
                            epochs=2, batch_size=8, hparams={"learning_rate": 0.1, "keep_prob": 0.7})
     train = jax.jit(trainable.train)
     hp = trainable.default_hparams()
@@ -96,8 +96,8 @@ def test_same_key_is_bitwise_deterministic_and_keys_differ():
 
 def test_keep_prob_one_equals_no_dropout_and_lower_keep_prob_changes_training():
     data = _splits(m=24, seed=3)
-    build = lambda dropout, hp: classifier(  # noqa: E731
-        models.MLP((8,), 2, dropout=dropout), data, lambda h: optim.sgd(h["learning_rate"]),
+    build = lambda dropout, hp: supervised(  # noqa: E731
+        models.MLP((8,), 2, dropout=dropout), data, optimizer="sgd",
         epochs=2, batch_size=8, hparams=hp)
     plain = build(False, {"learning_rate": 0.1})
     dropped = build(True, {"learning_rate": 0.1, "keep_prob": 1.0})
@@ -112,12 +112,12 @@ def test_keep_prob_one_equals_no_dropout_and_lower_keep_prob_changes_training():
 
 def test_vmap_over_learning_rates_matches_single_runs_without_retracing():
     data = _splits(m=16, seed=4)
-    trainable = classifier(models.MLP((4,), 2), data, lambda h: optim.adam(h["learning_rate"]),
+    trainable = supervised(models.MLP((4,), 2), data, optimizer="adam",
                            epochs=2, batch_size=8, hparams={"learning_rate": 0.01})
     rates = jnp.array([0.001, 0.01, 0.1], jnp.float32)
     keys = jax.random.split(jax.random.key(7), 3)
     population = jax.jit(jax.vmap(lambda lr, k: trainable.init({"learning_rate": lr}, k)))(rates, keys)
-    assert isinstance(population, ClassifierState)
+    assert isinstance(population, TrainState)
 
     traced_once = chex.assert_max_traces(lambda state, hp: trainable.epoch(state, hp), n=1)
     epoch = jax.jit(jax.vmap(traced_once))
@@ -132,13 +132,12 @@ def test_vmap_over_learning_rates_matches_single_runs_without_retracing():
 
 def test_batch_stats_are_carried_and_updated():
     data = _splits(m=16, seed=5)
-    trainable = classifier(models.MLP((4,), 2, batch_norm=True), data,
-                           lambda h: optim.sgd(h["learning_rate"]), epochs=1, batch_size=8,
+    trainable = supervised(models.MLP((4,), 2, batch_norm=True), data, optimizer="sgd", epochs=1, batch_size=8,
                            hparams={"learning_rate": 0.1})
     state = trainable.init(trainable.default_hparams(), jax.random.key(0))
-    assert jax.tree.leaves(state.batch_stats)
+    assert jax.tree.leaves(state.model_state["batch_stats"])
     new_state, _ = trainable.epoch(state, trainable.default_hparams())
-    moved = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state.batch_stats, new_state.batch_stats)
+    moved = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state.model_state["batch_stats"], new_state.model_state["batch_stats"])
     assert all(jax.tree.leaves(moved))
 
 
@@ -156,7 +155,7 @@ def test_bad_arguments_raise_value_error(kwargs, message):
         kwargs["mesh"] = meshes[kwargs["mesh"]]
     arguments = dict(epochs=1, batch_size=4, hparams={"learning_rate": 0.1}) | kwargs
     with pytest.raises(ValueError, match=message):
-        classifier(models.LogisticRegression(), _splits(m=20), lambda h: optim.sgd(h["learning_rate"]),
+        supervised(models.LogisticRegression(), _splits(m=20), optimizer="sgd",
                    **arguments)
 
 
@@ -169,12 +168,12 @@ def test_predict_is_the_inference_mode_argmax_or_threshold_on_the_dev_set(loss, 
     y = (np.argmax(x[:, :3], axis=1) if outputs == 3 else (x[:, 0] > 0)).astype(np.int32)
     data = Splits(x[:32], y[:32], x[32:], y[32:], x[32:], y[32:], max(outputs, 2))
     model = models.MLP((8,), outputs, dropout=True, batch_norm=True)
-    trainable = classifier(model, data, lambda h: optim.adam(h["learning_rate"]), epochs=1, batch_size=8,
+    trainable = supervised(model, data, optimizer="adam", epochs=1, batch_size=8,
                            hparams={"learning_rate": 0.05, "keep_prob": 0.5}, loss=loss)
     hp = trainable.default_hparams()
     state = trainable.init(hp, jax.random.key(2))
-    moved = jax.tree.map(lambda v: v + jnp.asarray(rng.uniform(0.2, 0.5, v.shape), v.dtype), state.batch_stats)
-    state = state._replace(batch_stats=moved)
+    moved = jax.tree.map(lambda v: v + jnp.asarray(rng.uniform(0.2, 0.5, v.shape), v.dtype), state.model_state["batch_stats"])
+    state = state._replace(model_state={"batch_stats": moved})
     labels, predictions = jax.jit(trainable.predict)(state, hp)
     logits = np.asarray(model.apply({"params": state.params, "batch_stats": moved}, data.x_dev, train=False))
     expected = np.argmax(logits, axis=1) if outputs == 3 else (logits[:, 0] > 0).astype(int)
