@@ -12,95 +12,20 @@ Every optimizer is a :class:`GradientTransformation` — ``init(params) -> state
 Modules: :mod:`.base` (the interface, ``chain``, ``apply_updates``), :mod:`.transforms` (the
 composable pieces), :mod:`.alias` (sgd, momentum, rmsprop, adam, adamw), :mod:`.schedules`,
 :mod:`.hyperparams` (``inject_hyperparams``), :mod:`.masking` (``masked``, ``set_to_zero``,
-``partition``). optax is used only by the tests, as an oracle.
+``partition``), :mod:`.registry` (optimizers by name: ``create_optimizer("adam", hparams)``).
+optax is used only by the tests, as an oracle.
+
+Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 """
 
-from dlcourse.optim.alias import adam, adamw, momentum, rmsprop, sgd
-from dlcourse.optim.base import (
-    EmptyState,
-    GradientTransformation,
-    OptState,
-    Params,
-    Schedule,
-    ScalarOrSchedule,
-    Updates,
-    apply_updates,
-    chain,
-    identity,
-)
-from dlcourse.optim.hyperparams import InjectHyperparamsState, inject_hyperparams, set_hyperparams
-from dlcourse.optim.masking import (
-    MaskedNode,
-    MaskedState,
-    PartitionState,
-    masked,
-    partition,
-    set_to_zero,
-)
-from dlcourse.optim.schedules import (
-    constant_schedule,
-    exponential_decay,
-    inverse_sqrt_decay,
-    inverse_time_decay,
-    piecewise_constant,
-)
-from dlcourse.optim.transforms import (
-    AdamState,
-    MomentumState,
-    RmsState,
-    ScheduleState,
-    add_decayed_weights,
-    clip_by_global_norm,
-    scale_by_adam,
-    scale_by_learning_rate,
-    scale_by_momentum,
-    scale_by_rms,
-)
+from dlcourse.lazy_imports import lazy_exports
 
-__all__ = [
-    # interface
-    "GradientTransformation",
-    "EmptyState",
-    "Params",
-    "Updates",
-    "OptState",
-    "Schedule",
-    "ScalarOrSchedule",
-    "apply_updates",
-    "chain",
-    "identity",
-    # transformations
-    "scale_by_momentum",
-    "scale_by_rms",
-    "scale_by_adam",
-    "scale_by_learning_rate",
-    "add_decayed_weights",
-    "clip_by_global_norm",
-    "MomentumState",
-    "RmsState",
-    "AdamState",
-    "ScheduleState",
-    # optimizers
-    "sgd",
-    "momentum",
-    "rmsprop",
-    "adam",
-    "adamw",
-    # schedules
-    "constant_schedule",
-    "inverse_time_decay",
-    "exponential_decay",
-    "inverse_sqrt_decay",
-    "piecewise_constant",
-    # hyperparameters as data
-    "inject_hyperparams",
-    "set_hyperparams",
-    "InjectHyperparamsState",
-    # masking
-    "masked",
-    "set_to_zero",
-    "partition",
-    "MaskedNode",
-    "MaskedState",
-    "PartitionState",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    **dict.fromkeys(['adam', 'adamw', 'momentum', 'rmsprop', 'sgd'], "alias"),
+    **dict.fromkeys(['EmptyState', 'GradientTransformation', 'OptState', 'Params', 'ScalarOrSchedule', 'Schedule', 'Updates', 'apply_updates', 'chain', 'identity'], "base"),
+    **dict.fromkeys(['InjectHyperparamsState', 'inject_hyperparams', 'set_hyperparams'], "hyperparams"),
+    **dict.fromkeys(['MaskedNode', 'MaskedState', 'PartitionState', 'masked', 'partition', 'set_to_zero'], "masking"),
+    **dict.fromkeys(['OPTIMIZER_HPARAMS', 'OPTIMIZER_NAMES', 'create_optimizer', 'optimizer_defaults', 'optimizer_hparams'], "registry"),
+    **dict.fromkeys(['constant_schedule', 'exponential_decay', 'inverse_sqrt_decay', 'inverse_time_decay', 'piecewise_constant'], "schedules"),
+    **dict.fromkeys(['AdamState', 'MomentumState', 'RmsState', 'ScheduleState', 'add_decayed_weights', 'clip_by_global_norm', 'scale_by_adam', 'scale_by_learning_rate', 'scale_by_momentum', 'scale_by_rms'], "transforms"),
+})

@@ -95,7 +95,8 @@ def adamw(
     b1: float | jax.Array = 0.9,
     b2: float | jax.Array = 0.999,
     eps: float | jax.Array = 1e-8,
-    weight_decay: float | jax.Array = 1e-4,
+    *,
+    weight_decay: ScalarOrSchedule = 1e-4,
     mask: Any = None,
 ) -> GradientTransformation:
     """Adam with decoupled weight decay, as optax defines it::
@@ -107,7 +108,10 @@ def adamw(
     to λ = 1e-2; Keras ``AdamW`` defaults to λ = 4e-3. Unlike L2 regularisation (PyTorch
     ``Adam(weight_decay=λ)``, which adds λW to dW before the moments), the decay is not divided by
     √ŝ. ``mask`` (pytree of bools or a function of params) limits the decay to the True leaves,
-    as in ``optax.adamw``.
+    as in ``optax.adamw``; λ may be a schedule (see :func:`add_decayed_weights`).
+    ``weight_decay`` and ``mask`` are keyword-only: ``optax.adamw`` has ``eps_root`` and
+    ``mu_dtype`` in those positions, so a positional call written for one would silently mean
+    something else in the other.
     """
     return chain(
         scale_by_adam(b1, b2, eps),

@@ -4,7 +4,10 @@
 ``{'learning_rate': 1e-3, 'b1': 0.9, 'b2': 0.999, 'eps': 1e-8}`` as float32 arrays in
 ``state.hyperparams``. They are arguments of the compiled step rather than constants baked into it,
 so a new value never recompiles, they can be logged, and a population of trials that differ only
-in these values is one ``jax.vmap`` (one compile). Same semantics as ``optax.inject_hyperparams``.
+in these values is one ``jax.vmap`` (one compile). Same semantics as ``optax.inject_hyperparams``,
+except: numbers are stored as ``hyperparam_dtype`` (float32) by default, integers and typed JAX
+arrays included, where optax keeps those as they are and casts floats to the params' widest float
+dtype; and the state has no ``hyperparams_states`` field.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def _as_hyperparam(value: Any, dtype) -> Any:
 
 def inject_hyperparams(
     optimizer: Callable[..., GradientTransformation],
-    static_args: Iterable[str] = (),
+    static_args: str | Iterable[str] = (),
     hyperparam_dtype=jnp.float32,
 ) -> Callable[..., GradientTransformation]:
     """Wrap an optimizer factory so its numeric arguments live in the state.
@@ -66,12 +69,28 @@ def inject_hyperparams(
       ``mask`` is always structure (:data:`ALWAYS_STATIC`): a callable ``mask`` (as taken by
       :func:`adamw`) is a function of params, not a schedule, so it is passed through unchanged.
 
+    ``static_args`` is one name (a ``str``: ``static_args="b1"`` is the argument ``b1``, not the
+    names ``"b"`` and ``"1"``) or an iterable of names. A name ``optimizer`` does not take raises
+    ``ValueError`` here, when wrapping, before any call — as optax does (a factory with
+    ``**kwargs`` accepts any name).
+
     On each update the factory is called again with the state's values (traced arrays) and its
     ``update`` is applied to ``state.inner_state``; the factory must therefore use its numeric
     arguments only in arithmetic. All of :mod:`dlcourse.optim`'s factories do.
     """
     signature = inspect.signature(optimizer)
-    static_args = frozenset(static_args) | ALWAYS_STATIC
+    static_args = frozenset([static_args] if isinstance(static_args, str) else static_args)
+    takes_any_keyword = any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()
+    )
+    unknown = sorted(map(repr, static_args - set(signature.parameters)))
+    if unknown and not takes_any_keyword:
+        name = getattr(optimizer, "__name__", repr(optimizer))
+        raise ValueError(
+            f"static_args names {', '.join(unknown)}, which {name} does not take; "
+            f"its arguments are {', '.join(signature.parameters)}"
+        )
+    static_args = static_args | ALWAYS_STATIC
 
     def wrapped(*args, **kwargs) -> GradientTransformation:
         bound = signature.bind(*args, **kwargs)

@@ -11,6 +11,7 @@ from typing import Any, Callable, Hashable, Mapping, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from dlcourse.optim.base import EmptyState, GradientTransformation, OptState, Params
 
@@ -40,24 +41,39 @@ def _keep_where(mask_tree: Any, tree: Any) -> Any:
 
 def _check_mask(mask_tree: Any) -> None:
     for m in jax.tree.leaves(mask_tree):
-        if not isinstance(m, bool):
+        if not isinstance(m, (bool, np.bool_)):
             raise ValueError(
-                f"a mask's leaves must be Python bools (structure is static), got {m!r}"
+                f"a mask's leaves must be Python or NumPy bools (structure is static), got {m!r}"
             )
+
+
+def is_mask_function(tree_or_function: Any) -> bool:
+    """Whether a mask (or label tree) is a function of the params rather than the tree itself.
+
+    Optax's rule: it is a function when it has at least one pytree leaf and every leaf is
+    callable. A plain function is its own single leaf, so it counts; an object that is both a
+    registered pytree node and callable (a mapping with ``__call__``) has bool or label leaves,
+    so it is a tree, never called.
+    """
+    leaves = jax.tree.leaves(jax.tree.map(callable, tree_or_function))
+    return bool(leaves) and all(leaves)
 
 
 def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
     """Apply ``inner`` where ``mask`` is True; elsewhere updates pass through unchanged.
 
-    ``mask`` is a pytree of Python bools with the structure of the params (or a prefix of it: one
-    bool for a whole subtree), or a function ``params -> mask``. ``inner`` sees — and keeps state
-    for — only the masked-in leaves; the others reach it as empty :class:`MaskedNode` s. Note that
-    masked-out leaves are *not* frozen: their updates pass through as they came (to freeze, use
-    :func:`partition` with :func:`set_to_zero`).
+    ``mask`` is a pytree of bools (Python or NumPy) with the structure of the params (or a prefix
+    of it: one bool for a whole subtree), or a function ``tree -> mask``, called on the params in
+    ``init`` and on the incoming updates in ``update`` (as in optax). A mask that is itself a
+    callable pytree node is a tree, not a function (:func:`is_mask_function`). ``inner`` sees — and
+    keeps state for — only the masked-in leaves; the others reach it as empty :class:`MaskedNode` s.
+    Note that masked-out leaves are *not* frozen: their updates pass through as they came (to
+    freeze, use :func:`partition` with :func:`set_to_zero`).
     """
+    mask_is_function = is_mask_function(mask)
 
     def mask_for(tree):
-        mask_tree = mask(tree) if callable(mask) else mask
+        mask_tree = mask(tree) if mask_is_function else mask
         _check_mask(mask_tree)
         return mask_tree
 
@@ -66,7 +82,7 @@ def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
         return MaskedState(inner_state=inner.init(_keep_where(mask_tree, params)))
 
     def update(updates, state, params=None):
-        mask_tree = mask_for(updates if params is None else params)
+        mask_tree = mask_for(updates)
         masked_params = None if params is None else _keep_where(mask_tree, params)
         new_inner, inner_state = inner.update(
             _keep_where(mask_tree, updates), state.inner_state, masked_params
@@ -109,15 +125,19 @@ def partition(
 ) -> GradientTransformation:
     """Apply ``transforms[label]`` to the leaves labelled ``label``.
 
-    ``param_labels`` is a pytree with the params' structure whose leaves are labels (keys of
-    ``transforms``), or a function ``params -> labels``. Each transformation sees and keeps state
-    for its own leaves only (via :func:`masked`). Every label in use must have a transformation,
-    else ``ValueError``.
+    ``param_labels`` is a pytree with the params' structure (or a prefix of it) whose leaves are
+    labels (keys of ``transforms``), or a function ``tree -> labels``, called on the params in
+    ``init`` and on the incoming updates in ``update`` (as in optax). Each transformation sees and
+    keeps state for its own leaves only (via :func:`masked`). Every label in use must have a
+    transformation, else ``ValueError``. As in ``optax.partition``, any callable ``param_labels``
+    is a function (a callable pytree node too) — unlike a mask, which :func:`masked` reads by
+    :func:`is_mask_function`.
     """
     transforms = dict(transforms)
+    labels_are_function = callable(param_labels)
 
     def labels_for(tree):
-        labels = param_labels(tree) if callable(param_labels) else param_labels
+        labels = param_labels(tree) if labels_are_function else param_labels
         missing = set(jax.tree.leaves(labels)) - set(transforms)
         if missing:
             raise ValueError(
@@ -138,7 +158,7 @@ def partition(
         )
 
     def update(updates, state, params=None):
-        labels = labels_for(updates if params is None else params)
+        labels = labels_for(updates)
         inner_states = {}
         for k, tx in transforms.items():
             updates, inner_states[k] = masked(tx, mask_of(labels, k)).update(

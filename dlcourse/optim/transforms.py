@@ -35,6 +35,13 @@ def _zeros_like(tree: Any) -> Any:
     return jax.tree.map(jnp.zeros_like, tree)
 
 
+def _squared_magnitude(g: jax.Array) -> jax.Array:
+    """``|dW|²`` elementwise: ``dW · dW`` for real ``dW``, ``(conj(dW) · dW).real`` for complex."""
+    if jnp.iscomplexobj(g):
+        return (jnp.conj(g) * g).real
+    return g * g
+
+
 # --- momentum -------------------------------------------------------------------------------
 
 
@@ -109,9 +116,12 @@ def scale_by_rms(
 
     ::
 
-        s_dW = β s_dW + (1 − β) dW²          (β = ``decay``; s_dW starts at 0, no bias correction)
+        s_dW = β s_dW + (1 − β) |dW|²        (β = ``decay``; s_dW starts at 0, no bias correction)
         output: dW / (√s_dW + ε)             ε outside the root (default, the course's form)
         output: dW / √(s_dW + ε)             with ``eps_in_sqrt=True``
+
+    ``|dW|² = dW²`` for real parameters and ``conj(dW) · dW`` for complex ones (as in optax); s_dW
+    then keeps the complex dtype of the params, with zero imaginary part.
 
     Conventions elsewhere: PyTorch ``RMSprop`` puts ε outside the root, with β (``alpha``) = 0.99,
     ε = 1e-8, α = 1e-2; TF/Keras ``RMSprop`` puts ε inside, with β (``rho``) = 0.9, ε = 1e-7,
@@ -128,7 +138,7 @@ def scale_by_rms(
         del params
 
         def leaf(g, s):
-            new_s = decay * s + (1 - decay) * (g * g)
+            new_s = decay * s + (1 - decay) * _squared_magnitude(g)
             if eps_in_sqrt:
                 out = g * jax.lax.rsqrt(new_s + eps)
             else:
@@ -161,7 +171,7 @@ def scale_by_adam(
 
     ::
 
-        v_dW = β₁ v_dW + (1 − β₁) dW          s_dW = β₂ s_dW + (1 − β₂) dW²
+        v_dW = β₁ v_dW + (1 − β₁) dW          s_dW = β₂ s_dW + (1 − β₂) |dW|²
         v̂ = v_dW / (1 − β₁ᵗ)                  ŝ = s_dW / (1 − β₂ᵗ)
         output: v̂ / (√ŝ + ε)
 
@@ -172,8 +182,11 @@ def scale_by_adam(
     frame that is ``v̂ / (√ŝ + ε̂/√(1 − β₂ᵗ))``, so its effective ε is *larger* early in training
     (≈ 31.6 ε̂ at t = 1 with β₂ = 0.999) and tends to ε̂ as t grows.
 
+    ``|dW|² = dW²`` for real parameters and ``conj(dW) · dW`` for complex ones, as in optax.
+
     Dtypes: each moment keeps the dtype it was initialised with (the params'), whatever the
     gradient's dtype; the output has the gradient's dtype. The same holds for momentum and RMSprop.
+    For complex params s_dW is therefore complex too, with zero imaginary part (optax's layout).
     """
     check_in_range("b1", b1, 0.0, 1.0)
     check_in_range("b2", b2, 0.0, 1.0)
@@ -190,7 +203,7 @@ def scale_by_adam(
 
         def leaf(g, v, s):
             new_v = b1 * v + (1 - b1) * g
-            new_s = b2 * s + (1 - b2) * (g * g)
+            new_s = b2 * s + (1 - b2) * _squared_magnitude(g)
             out = (new_v / c1) / (jnp.sqrt(new_s / c2) + eps)
             return out.astype(g.dtype), new_v.astype(v.dtype), new_s.astype(s.dtype)
 
@@ -249,26 +262,35 @@ def scale_by_learning_rate(
 
 
 def add_decayed_weights(
-    weight_decay: float | jax.Array = 0.0, mask: Any = None
+    weight_decay: ScalarOrSchedule = 0.0, mask: Any = None
 ) -> GradientTransformation:
     """Add decoupled weight decay: output ``u + λ W`` (λ = ``weight_decay``).
 
     Placed before :func:`scale_by_learning_rate` (as in :func:`adamw`) it yields
-    ``W := W − α (u + λ W)``. Needs ``params``. ``mask`` (a pytree of bools shaped like params, or
-    a function of params returning one) restricts the decay to the leaves marked True — e.g. to
-    skip biases and batch-norm scales — with the semantics of :func:`masked`.
+    ``W := W − α (u + λ W)``. Needs ``params``. λ is a number, or a schedule ``t ↦ λ_t``
+    evaluated at the number of updates already applied (0 first; the state then counts them),
+    as in optax. ``mask`` (a pytree of bools shaped like params, or a function of params
+    returning one) restricts the decay to the leaves marked True — e.g. to skip biases and
+    batch-norm scales — with the semantics of :func:`masked`.
     """
-    check_in_range("weight_decay", weight_decay, 0.0)
+    scheduled = callable(weight_decay)
+    if not scheduled:
+        check_in_range("weight_decay", weight_decay, 0.0)
 
     def init(params):
         del params
-        return EmptyState()
+        return ScheduleState(count=zero_count()) if scheduled else EmptyState()
 
     def update(updates, state, params=None):
         if params is None:
             raise ValueError("add_decayed_weights needs params: call update(updates, state, params)")
+        if scheduled:
+            current_weight_decay = weight_decay(state.count)
+            state = ScheduleState(count=safe_increment(state.count))
+        else:
+            current_weight_decay = weight_decay
         updates = jax.tree.map(
-            lambda u, p: None if u is None else (u + weight_decay * p).astype(u.dtype),
+            lambda u, p: None if u is None else (u + current_weight_decay * p).astype(u.dtype),
             updates,
             params,
             is_leaf=lambda x: x is None,
@@ -289,9 +311,10 @@ def add_decayed_weights(
 def clip_by_global_norm(max_norm: float | jax.Array) -> GradientTransformation:
     """Rescale all updates together so their global norm is at most ``max_norm``.
 
-    ``‖u‖ = √(Σ_leaves Σ u²)``; if ``‖u‖ < max_norm`` the updates pass unchanged, else each
-    becomes ``u · max_norm / ‖u‖``. Same as optax's ``clip_by_global_norm`` and PyTorch's
-    ``clip_grad_norm_`` (which adds 1e-6 to the norm).
+    ``‖u‖ = √(Σ_leaves Σ |u|²)`` (``|u|² = conj(u) · u`` for complex leaves); if
+    ``‖u‖ < max_norm`` the updates pass unchanged, else each becomes ``u · max_norm / ‖u‖``. Same
+    as optax's ``clip_by_global_norm`` and PyTorch's ``clip_grad_norm_`` (which adds 1e-6 to the
+    norm).
     """
     check_in_range("max_norm", max_norm, 0.0, low_inclusive=False)
 
@@ -302,7 +325,7 @@ def clip_by_global_norm(max_norm: float | jax.Array) -> GradientTransformation:
     def update(updates, state, params=None):
         del params
         leaves = jax.tree.leaves(updates)
-        norm = jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in leaves)) if leaves else 0.0
+        norm = jnp.sqrt(sum(jnp.sum(_squared_magnitude(x)) for x in leaves)) if leaves else 0.0
         factor = max_norm / jnp.maximum(norm, max_norm)
         updates = jax.tree.map(lambda u: u * jnp.asarray(factor).astype(u.dtype), updates)
         return updates, state

@@ -9,7 +9,7 @@ import pytest
 
 from dlcourse import optim
 
-from .trees import assert_same_run
+from .trees import SMALL_SHAPES, assert_same_run, random_tree
 
 RTOL = 1e-5
 ATOL = 1e-7  # for entries that are ~0 in both
@@ -239,7 +239,9 @@ def test_bfloat16_gradients_float32_params_in_a_scan_match_optax(name, ours, the
     final = assert_same_run(ours(), theirs(), (params, grads_bf16), rtol=2e-2, atol=1e-3)
     chex.assert_trees_all_equal_dtypes(final, params)
     state = ours().init(params)
-    _, new_state = jax.jit(ours().update)(jax.tree.map(lambda g: g[0], grads_bf16), state, params)
+    # (dtypes only: eval_shape traces the update without compiling it)
+    _, new_state = jax.eval_shape(ours().update, jax.tree.map(lambda g: g[0], grads_bf16), state,
+                                  params)
     chex.assert_trees_all_equal_dtypes(new_state, state)
 
 
@@ -255,3 +257,44 @@ def test_updates_have_the_gradients_dtype_with_and_without_injected_hyperparams(
         updates, state = jax.jit(tx.update)(grads, tx.init(params), params)
         assert all(u.dtype == jnp.bfloat16 for u in jax.tree.leaves(updates)), name
         chex.assert_trees_all_equal_dtypes(state, tx.init(params))
+
+
+# --- complex parameters: |dW|² = conj(dW)·dW, as in optax -------------------------------------
+
+COMPLEX_CASES = [
+    ("adam", lambda: optim.adam(1e-2), lambda: optax.adam(1e-2)),
+    ("adamw", lambda: optim.adamw(1e-2, weight_decay=0.1),
+     lambda: optax.adamw(1e-2, weight_decay=0.1)),
+    ("rmsprop_eps_outside", lambda: optim.rmsprop(1e-2, eps=1e-3),
+     lambda: optax.rmsprop(1e-2, eps=1e-3, eps_in_sqrt=False)),
+    ("rmsprop_eps_inside", lambda: optim.rmsprop(1e-2, eps=1e-3, eps_in_sqrt=True),
+     lambda: optax.rmsprop(1e-2, eps=1e-3)),
+    ("clipped_momentum", lambda: optim.chain(optim.clip_by_global_norm(1.0),
+                                             optim.momentum(0.05, 0.9)),
+     lambda: optax.chain(optax.clip_by_global_norm(1.0),
+                         optax.sgd(0.05 * (1 - 0.9), momentum=0.9))),
+]
+
+
+@pytest.mark.parametrize("name, ours, theirs", COMPLEX_CASES, ids=[c[0] for c in COMPLEX_CASES])
+def test_complex_parameters_match_optax(name, ours, theirs):
+    params = random_tree(7, dtype=np.complex64, shapes=SMALL_SHAPES)
+    grads_seq = random_tree(8, scale=0.5, steps=20, dtype=np.complex64, shapes=SMALL_SHAPES)
+    assert_same_run(ours(), theirs(), (params, grads_seq), rtol=1e-5, atol=1e-7, must_move=True)
+    # the moments keep the params' complex dtype, as optax's do (shapes only: nothing compiles)
+    first_grads = jax.tree.map(lambda g: g[0], grads_seq)
+
+    def moment_dtypes(tx):
+        state = jax.eval_shape(lambda: tx.update(first_grads, tx.init(params), params)[1])
+        return [x.dtype for x in jax.tree.leaves(state) if x.dtype != jnp.int32]  # no counts
+
+    assert moment_dtypes(ours()) == moment_dtypes(theirs())
+    assert all(dtype == jnp.complex64 for dtype in moment_dtypes(ours()))
+
+
+def test_complex_second_moment_is_the_squared_magnitude():
+    tx = optim.scale_by_adam(b1=0.0, b2=0.5, eps=0.0)
+    g = jnp.asarray([3.0 + 4.0j], jnp.complex64)  # |g|² = 25, while g·g = −7 + 24j
+    updates, state = tx.update(g, tx.init(jnp.zeros(1, jnp.complex64)))
+    np.testing.assert_allclose(state.nu, [0.5 * 25.0], rtol=1e-6)
+    np.testing.assert_allclose(updates, g / 5.0, rtol=1e-6)  # v̂ / √ŝ = g / |g|

@@ -3,12 +3,13 @@
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import pytest
 
 from dlcourse import optim
 
-from .trees import assert_same_run
+from .trees import STEPS, assert_same_run, random_tree
 
 MASK = {"dense": {"kernel": True, "bias": False}, "conv": (False, [True, True]), "scalar": False}
 # a prefix of the params' structure: one bool for a whole subtree
@@ -90,3 +91,50 @@ def test_masked_inside_optax_chain():
     theirs = optax.chain(optax.masked(optax.scale_by_adam(), mask), optax.scale(-0.1))
     chex.assert_trees_all_close(ours.update(grads, ours.init(params), params)[0],
                                 theirs.update(grads, theirs.init(params), params)[0], rtol=1e-6)
+
+
+@jax.tree_util.register_pytree_node_class
+class CallableTree:
+    """A registered pytree node (a mapping, as flax's FrozenDict) that is also callable."""
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def __call__(self, *args):
+        raise AssertionError("a mask that is a pytree node must be used as a tree, not called")
+
+    def tree_flatten(self):
+        return (self.tree,), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        del aux
+        return cls(children[0])
+
+
+@pytest.fixture(scope="module")
+def callable_tree_and_grads():
+    return CallableTree(random_tree(20)), CallableTree(random_tree(21, scale=0.5, steps=STEPS))
+
+
+def test_mask_that_is_a_callable_pytree_node_is_a_mask(callable_tree_and_grads):
+    mask = CallableTree(PREFIX_MASK)
+    assert callable(mask)
+    assert_same_run(optim.masked(optim.adam(1e-2), mask), optax.masked(optax.adam(1e-2), mask),
+                    callable_tree_and_grads)
+
+
+class LabelsFunction(CallableTree):
+    """A callable pytree node that, called on the params, returns the labels."""
+
+    def __call__(self, tree):
+        return CallableTree(LABELS)
+
+
+def test_partition_calls_callable_labels_as_optax_does(callable_tree_and_grads):
+    """optax.partition treats any callable ``param_labels`` as a function (unlike masked's rule for
+    masks); dlcourse matches it, even for a callable pytree node."""
+    labels = LabelsFunction(LABELS)
+    ours = optim.partition({"train": optim.adam(1e-2), "frozen": optim.set_to_zero()}, labels)
+    theirs = optax.partition({"train": optax.adam(1e-2), "frozen": optax.set_to_zero()}, labels)
+    assert_same_run(ours, theirs, callable_tree_and_grads)

@@ -70,3 +70,26 @@ def test_count_saturates_instead_of_overflowing():
     updates, state = tx.update(jnp.ones(2), state)
     assert int(state.count) == np.iinfo(np.int32).max
     assert bool(jnp.all(jnp.isfinite(updates)))
+
+
+def test_scheduled_weight_decay_matches_optax(tree_and_grads):
+    ours = optim.adamw(1e-2, weight_decay=optim.exponential_decay(0.3, 0.9))
+    theirs = optax.adamw(1e-2, weight_decay=optax.exponential_decay(0.3, 1, 0.9))
+    assert_same_run(ours, theirs, tree_and_grads)
+
+
+def test_scheduled_weight_decay_is_evaluated_at_the_step_count():
+    tx = optim.add_decayed_weights(lambda count: 0.5 / (1.0 + count))
+    params = jnp.asarray([2.0, -4.0])
+    state = tx.init(params)
+    for step in range(3):
+        updates, state = tx.update(jnp.zeros(2), state, params)
+        np.testing.assert_allclose(updates, 0.5 / (1 + step) * params, rtol=1e-6)
+    assert state.count.dtype == jnp.int32 and int(state.count) == 3
+
+
+def test_adamw_weight_decay_and_mask_are_keyword_only():
+    # optax.adamw's fifth positional argument is eps_root: a positional 0.01 must not be taken
+    # for a weight decay here
+    with pytest.raises(TypeError):
+        optim.adamw(1e-3, 0.9, 0.999, 1e-8, 0.01)

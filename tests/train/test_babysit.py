@@ -1,4 +1,4 @@
-"""run_single: same result as Trainable.train, files, and resumption after an interruption."""
+"""babysit: same result as Trainable.train, files, compile time apart, resumption after an interruption."""
 
 import json
 import os
@@ -8,9 +8,9 @@ import jax
 import numpy as np
 import pytest
 
-from dlcourse import models, optim
+from dlcourse import models
 from dlcourse.data import Splits
-from dlcourse.train import TrainingCheckpoints, classifier, data_mesh, read_metrics, run_single
+from dlcourse.train import TrainingCheckpoints, babysit, data_mesh, read_metrics, supervised
 
 EPOCHS = 6
 
@@ -20,9 +20,8 @@ def _build(mesh=None, batch_norm=False, epochs=EPOCHS, hidden=8):
     x = rng.normal(size=(64, 4)).astype(np.float32)
     y = (x[:, 0] * x[:, 1] > 0).astype(np.int32)
     data = Splits(x[:40], y[:40], x[40:52], y[40:52], x[52:], y[52:], 2)
-    return classifier(models.MLP((hidden,), 2, dropout=True, batch_norm=batch_norm), data,
-                      lambda h: optim.adam(h["learning_rate"]), epochs=epochs, batch_size=16,
-                      hparams={"learning_rate": 0.03, "keep_prob": 0.9}, mesh=mesh)
+    return supervised(models.MLP((hidden,), 2, dropout=True, batch_norm=batch_norm), data, optimizer="adam",
+                      epochs=epochs, batch_size=16, hparams={"learning_rate": 0.03, "keep_prob": 0.9}, mesh=mesh)
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +32,13 @@ def trainable():
 @pytest.fixture(scope="module")
 def uninterrupted(trainable, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("uninterrupted")
-    seen = []
-    metrics = run_single(trainable, None, jax.random.key(0), workdir, checkpoint_every=2,
-                         on_epoch=lambda epoch, row: seen.append((epoch, row)))
-    return workdir, metrics, seen
+    seen, compiled = [], []
+    _, metrics = babysit(trainable, None, jax.random.key(0), workdir, checkpoint_every=2,
+                         on_epoch=lambda epoch, row, seconds: seen.append((epoch, row, seconds)),
+                         on_compiled=compiled.append)
+    assert len(compiled) == 1 and compiled[0] > 0
+    assert all(seconds > 0 for _, _, seconds in seen)
+    return workdir, metrics, [(epoch, row) for epoch, row, _ in seen]
 
 
 def test_equals_jitted_train(trainable, uninterrupted):
@@ -63,19 +65,18 @@ def test_writes_metrics_lines_checkpoints_and_learning_curve(uninterrupted):
 def test_resumes_after_early_stop_and_ends_bitwise_equal(trainable, uninterrupted, tmp_path):
     _, expected, _ = uninterrupted
     config = {"model": "mlp", "hidden": [8]}
-    partial = run_single(trainable, None, jax.random.key(0), tmp_path, max_epochs=3, config=config)
+    _, partial = babysit(trainable, None, jax.random.key(0), tmp_path, max_epochs=3, config=config)
     assert partial["train_loss"].shape == (3,)
     assert len(read_metrics(tmp_path / "metrics.jsonl")) == 3
     with TrainingCheckpoints(tmp_path / "checkpoints") as checkpoints:
         assert checkpoints.latest_epoch() == 3
-        state, diverged, record = checkpoints.restore(3, trainable.init(trainable.default_hparams(),
-                                                                        jax.random.key(0)))
-    assert record["config"] == config and not diverged and int(state.step) == 3 * 3
+        state, record = checkpoints.restore(3, trainable.init(trainable.default_hparams(), jax.random.key(0)))
+    assert record["config"] == config and not record["diverged"] and int(state.step) == 3 * 3
     assert record["hparams"] == {"keep_prob": pytest.approx(0.9), "learning_rate": pytest.approx(0.03)}
     assert len(record["rows"]) == 3
     resumed_epochs = []
-    metrics = run_single(trainable, None, jax.random.key(0), tmp_path,
-                         on_epoch=lambda epoch, row: resumed_epochs.append(epoch))
+    _, metrics = babysit(trainable, None, jax.random.key(0), tmp_path,
+                         on_epoch=lambda epoch, row, seconds: resumed_epochs.append(epoch))
     assert resumed_epochs == [4, 5, 6]
     chex.assert_trees_all_equal(metrics, expected)
     assert len(read_metrics(tmp_path / "metrics.jsonl")) == EPOCHS
@@ -84,18 +85,17 @@ def test_resumes_after_early_stop_and_ends_bitwise_equal(trainable, uninterrupte
 def test_resumes_after_a_crash_from_last_checkpoint(trainable, uninterrupted, tmp_path):
     _, expected, _ = uninterrupted
 
-    def crash_at_five(epoch, row):
+    def crash_at_five(epoch, row, seconds):
         if epoch == 5:
             raise KeyboardInterrupt("simulated kill")
 
     with pytest.raises(KeyboardInterrupt):
-        run_single(trainable, None, jax.random.key(0), tmp_path, checkpoint_every=2,
-                   on_epoch=crash_at_five)
+        babysit(trainable, None, jax.random.key(0), tmp_path, checkpoint_every=2, on_epoch=crash_at_five)
     # Epoch 5 was logged but not checkpointed: the rerun truncates the log to epoch 4.
     assert len(read_metrics(tmp_path / "metrics.jsonl")) == 5
     resumed_epochs = []
-    metrics = run_single(trainable, None, jax.random.key(0), tmp_path, checkpoint_every=2,
-                         on_epoch=lambda epoch, row: resumed_epochs.append(epoch))
+    _, metrics = babysit(trainable, None, jax.random.key(0), tmp_path, checkpoint_every=2,
+                         on_epoch=lambda epoch, row, seconds: resumed_epochs.append(epoch))
     assert resumed_epochs == [5, 6]
     chex.assert_trees_all_equal(metrics, expected)
     records = read_metrics(tmp_path / "metrics.jsonl")
@@ -105,35 +105,39 @@ def test_resumes_after_a_crash_from_last_checkpoint(trainable, uninterrupted, tm
 def test_resuming_with_other_hyperparameters_raises(trainable, uninterrupted):
     workdir, _, _ = uninterrupted
     with pytest.raises(ValueError, match="learning_rate"):
-        run_single(trainable, {"learning_rate": 0.5}, jax.random.key(0), workdir)
+        babysit(trainable, {"learning_rate": 0.5}, jax.random.key(0), workdir)
     with pytest.raises(ValueError, match="momentum"):
-        run_single(trainable, {"momentum": 0.5}, jax.random.key(0), None)
+        babysit(trainable, {"momentum": 0.5}, jax.random.key(0), None)
 
 
 def test_resuming_with_another_config_raises_before_restoring(trainable, tmp_path):
     from dlcourse.train import DifferentRunError
     config = {"hidden": 8, "seed": 0, "sizes": (8,)}
-    run_single(trainable, None, jax.random.key(0), tmp_path, max_epochs=2, config=config)
+    babysit(trainable, None, jax.random.key(0), tmp_path, max_epochs=2, config=config)
     before = sorted(os.listdir(tmp_path / "checkpoints"))
     # Another seed: same shapes, so a restore would succeed and silently continue the old run.
     with pytest.raises(DifferentRunError, match=r"holds a different run \(seed: saved 0, now 1\); "
                                                 r"delete it or pass another --workdir"):
-        run_single(trainable, None, jax.random.key(0), tmp_path, config=dict(config, seed=1))
+        babysit(trainable, None, jax.random.key(0), tmp_path, config=dict(config, seed=1))
     # Other layer sizes: refused before orbax is asked to restore arrays of other shapes.
     wider = _build(hidden=16)
     with pytest.raises(ValueError, match=r"different run \(hidden: saved 8, now 16; sizes: saved \[8\], now \[16\]\)"):
-        run_single(wider, None, jax.random.key(0), tmp_path, config=dict(config, hidden=16, sizes=(16,)))
+        babysit(wider, None, jax.random.key(0), tmp_path, config=dict(config, hidden=16, sizes=(16,)))
     assert sorted(os.listdir(tmp_path / "checkpoints")) == before
     # The same config (tuples and lists alike, as JSON stores them) resumes.
     resumed = []
-    run_single(trainable, None, jax.random.key(0), tmp_path, max_epochs=3, config=dict(config, sizes=[8]),
-               on_epoch=lambda epoch, row: resumed.append(epoch))
+    babysit(trainable, None, jax.random.key(0), tmp_path, max_epochs=3, config=dict(config, sizes=[8]),
+            on_epoch=lambda epoch, row, seconds: resumed.append(epoch))
     assert resumed == [3]
+    # Other code (the identity a program records: fingerprints of the experiment and dlcourse).
+    with pytest.raises(DifferentRunError, match=r"library: saved 'abc', now 'def'"):
+        babysit(trainable, None, jax.random.key(0), tmp_path / "coded", max_epochs=1, identity={"library": "abc"})
+        babysit(trainable, None, jax.random.key(0), tmp_path / "coded", identity={"library": "def"})
 
 
 def test_divergence_stops_early_and_matches_train(trainable, tmp_path):
     hparams = {"learning_rate": 1e30}
-    metrics = run_single(trainable, hparams, jax.random.key(1), tmp_path)
+    _, metrics = babysit(trainable, hparams, jax.random.key(1), tmp_path)
     expected = jax.jit(trainable.train)(
         {"learning_rate": np.float32(1e30), "keep_prob": np.float32(0.9)}, jax.random.key(1))
     assert bool(metrics["diverged"]) and bool(expected["diverged"])
@@ -145,7 +149,7 @@ def test_divergence_stops_early_and_matches_train(trainable, tmp_path):
 
 def test_data_parallel_run_resumes_onto_the_mesh(tmp_path):
     trainable = _build(data_mesh(jax.devices()[:4]), batch_norm=True, epochs=3)
-    run_single(trainable, None, jax.random.key(2), tmp_path, max_epochs=2)
-    metrics = run_single(trainable, None, jax.random.key(2), tmp_path)
+    babysit(trainable, None, jax.random.key(2), tmp_path, max_epochs=2)
+    _, metrics = babysit(trainable, None, jax.random.key(2), tmp_path)
     expected = jax.jit(trainable.train)(trainable.default_hparams(), jax.random.key(2))
     chex.assert_trees_all_close(metrics, expected, atol=1e-5, rtol=1e-5)

@@ -24,12 +24,11 @@ def test_round_trip_restores_values_types_and_record(tmp_path):
     state = _state(1)
     with TrainingCheckpoints(tmp_path, max_to_keep=2) as checkpoints:
         assert checkpoints.latest_epoch() is None
-        checkpoints.save(3, state, False, {"hparams": {"learning_rate": 0.1},
-                                                       "rows": [{"train_loss": float("nan")}]})
+        checkpoints.save(3, state, {"hparams": {"learning_rate": 0.1}, "diverged": False,
+                                    "rows": [{"train_loss": float("nan")}]})
     with TrainingCheckpoints(tmp_path) as checkpoints:
         assert checkpoints.latest_epoch() == 3
-        restored, diverged, record = checkpoints.restore(3, _state(2))
-    assert diverged is False
+        restored, record = checkpoints.restore(3, _state(2))
     assert record["epoch"] == 3 and record["diverged"] is False and record["hparams"] == {"learning_rate": 0.1}
     assert np.isnan(record["rows"][0]["train_loss"])
     assert jax.tree.structure(restored) == jax.tree.structure(state)
@@ -46,13 +45,13 @@ def test_round_trip_restores_values_types_and_record(tmp_path):
 def test_keeps_only_the_newest(tmp_path):
     with TrainingCheckpoints(tmp_path, max_to_keep=2) as checkpoints:
         for epoch in (1, 2, 3):
-            checkpoints.save(epoch, _state(epoch), epoch == 3, {})
+            checkpoints.save(epoch, _state(epoch), {"last": epoch == 3})
         checkpoints.wait()
         assert checkpoints.latest_epoch() == 3
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.isdigit()) == ["2", "3"]
     with TrainingCheckpoints(tmp_path) as checkpoints:
-        restored, diverged, _ = checkpoints.restore(3, _state(0))
-    assert diverged is True
+        restored, record = checkpoints.restore(3, _state(0))
+    assert record["last"] is True
     chex.assert_trees_all_equal(restored["params"], _state(3)["params"])
 
 

@@ -1,4 +1,4 @@
-"""Trainable.train_with_state: the same run as Trainable.train, plus the final (last finite) state."""
+"""Trainable: train_with_state, the divergence rule (non-finite values, explosions), domains."""
 
 import chex
 import jax
@@ -38,22 +38,76 @@ def test_a_non_finite_value_anywhere_in_the_row_marks_the_trial_diverged():
     def epoch(state, hparams):
         count = state["epoch"] + 1
         w = jnp.where(count == 2, jnp.nan, state["w"] * hparams["decay"])
-        row = {"train_loss": jnp.float32(0.5) / count, "train_metric": jnp.float32(0.5),
-               "dev_metric": jnp.float32(0.5) + 0.1 * count, "dev_loss": w * 2.0}
+        row = {"train_loss": jnp.float32(0.5) / count, "train_accuracy": jnp.float32(0.5),
+               "dev_accuracy": jnp.float32(0.5) + 0.1 * count, "dev_loss": w * 2.0}
         return {"w": w, "epoch": count}, row
 
     trainable = Trainable(init, epoch, epochs=4, hparams={"decay": 0.5})
     hp = trainable.default_hparams()
-    state, diverged, row = jax.jit(trainable.guarded_epoch)(init(hp, None), jnp.asarray(False), hp)
-    assert not bool(diverged) and float(row["dev_loss"]) == 1.0
-    state, diverged, row = jax.jit(trainable.guarded_epoch)(state, diverged, hp)
-    assert bool(diverged) and all(np.isnan(float(v)) for v in row.values())
+    state, guard = trainable.start(hp, None)
+    state, guard, row = jax.jit(trainable.guarded_epoch)(state, guard, hp)
+    assert not bool(guard.diverged) and float(row["dev_loss"]) == 1.0
+    state, guard, row = jax.jit(trainable.guarded_epoch)(state, guard, hp)
+    assert bool(guard.diverged) and not bool(guard.exploded) and all(np.isnan(float(v)) for v in row.values())
     assert float(state["w"]) == 0.5 and int(state["epoch"]) == 1      # the last finite state is kept
     state, metrics = jax.jit(trainable.train_with_state)(hp, jax.random.PRNGKey(0))
     assert bool(metrics["diverged"]) and int(metrics["epochs_run"]) == 1
     assert float(state["w"]) == 0.5
-    assert float(metrics["final_train_loss"]) == 0.5 and float(metrics["best_dev_metric"]) == np.float32(0.6)
+    assert float(metrics["final_train_loss"]) == 0.5 and float(metrics["best_dev_accuracy"]) == np.float32(0.6)
+    assert float(metrics["final_dev_accuracy"]) == np.float32(0.6)
     assert np.isnan(np.asarray(metrics["dev_loss"])[1:]).all()
+
+
+def _loss_curve_trainable(losses, initial_loss=None, factor=100.0):
+    """A Trainable whose epochs report the given training losses (and dev accuracy 0.5)."""
+    import jax.numpy as jnp
+    from dlcourse.train import Trainable
+
+    table = jnp.asarray(losses, jnp.float32)
+
+    def init(hparams, key):
+        return jnp.zeros((), jnp.int32)
+
+    def epoch(state, hparams):
+        return state + 1, {"train_loss": table[state], "dev_accuracy": jnp.float32(0.5)}
+
+    return Trainable(init, epoch, epochs=len(losses), hparams={},
+                     initial_loss=None if initial_loss is None else (lambda state, hparams: jnp.float32(initial_loss)),
+                     divergence_factor=factor)
+
+
+def test_a_loss_above_the_factor_times_its_initial_value_is_an_explosion():
+    # Reference: the initial loss 2.3; 229 is below 100 × 2.3, 231 above it.
+    calm = jax.jit(_loss_curve_trainable([2.0, 50.0, 229.0], initial_loss=2.3).train)({}, None)
+    assert not bool(calm["diverged"]) and int(calm["epochs_run"]) == 3
+    blown = jax.jit(_loss_curve_trainable([2.0, 50.0, 231.0, 1.0], initial_loss=2.3).train)({}, None)
+    assert bool(blown["diverged"]) and bool(blown["exploded"]) and int(blown["epochs_run"]) == 2
+    assert np.isnan(np.asarray(blown["train_loss"])[2:]).all()      # the exploding epoch and later: NaN
+    # Without an initial loss, the first epoch's loss is the reference; the factor is the Trainable's.
+    first = jax.jit(_loss_curve_trainable([1e11, 1e12], factor=5.0).train)({}, None)
+    assert bool(first["exploded"]) and int(first["epochs_run"]) == 1
+    huge = jax.jit(_loss_curve_trainable([1e11, 1e11], initial_loss=2.3).train)({}, None)
+    assert bool(huge["exploded"]) and int(huge["epochs_run"]) == 0   # 1e11 at the first epoch: no result
+    nonfinite = jax.jit(_loss_curve_trainable([2.0, float("inf")], initial_loss=2.3).train)({}, None)
+    assert bool(nonfinite["diverged"]) and not bool(nonfinite["exploded"])
+
+
+def test_check_hparams_refuses_values_outside_domains_non_finite_and_unread():
+    import pytest
+    from dlcourse.train import KNOWN_DOMAINS, Trainable
+
+    trainable = Trainable(lambda h, k: None, lambda s, h: (s, {}), epochs=1,
+                          hparams={"learning_rate": 0.1, "keep_prob": 1.0},
+                          domains={k: KNOWN_DOMAINS[k] for k in ("learning_rate", "keep_prob")},
+                          unread={"beta1": "optimizer=sgd does not read it"})
+    trainable.check_hparams()
+    for values, message in (({"learning_rate": -1.0}, r"learning_rate=-1.0 is outside learning_rate's domain \(0, inf\)"),
+                            ({"keep_prob": 0.0}, r"keep_prob=0.0 is outside keep_prob's domain \(0, 1\]"),
+                            ({"learning_rate": float("nan")}, "learning_rate=nan is not a finite number"),
+                            ({"beta1": 0.5}, "beta1 is not read by this run: optimizer=sgd does not read it"),
+                            ({"momentum": 0.5}, "momentum is not a numeric hyperparameter of this run")):
+        with pytest.raises(ValueError, match=message):
+            trainable.check_hparams(values)
 
 
 def test_interval_contains_respects_open_and_closed_ends():
