@@ -59,8 +59,15 @@ import numpy as np  # noqa: E402
 import launch  # noqa: E402
 from bench import timing  # noqa: E402
 from bench.train import ADAM_EPSILON, TorchData, check_config, load_splits, torch_train  # noqa: E402
-from dlcourse.sweep import (classify_keys, load_sweep, run_sweep, sample_round,  # noqa: E402
-                            stack_hparams, structural_config, trial_keys)
+from dlcourse.sweep import (  # noqa: E402
+    classify_keys,
+    load_sweep,
+    run_sweep,
+    sample_round,
+    stack_hparams,
+    structural_config,
+    trial_keys,
+)
 
 METHODS = ("population", "sequential", "torch", "sklearn")
 LABELS = {

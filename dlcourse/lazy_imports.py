@@ -22,6 +22,10 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable, Ca
       package: the package's ``__name__``.
       exports: ``{name: submodule}``: each public name and the submodule (relative to the
         package) that defines it; a name equal to its submodule exports the submodule itself.
+
+    A public name must not equal a submodule's name unless it exports that submodule: importing
+    a submodule sets the package attribute of its name to the module, which would hide a function
+    of that name (``tests/test_lazy_imports.py`` checks every package).
     """
     exports = dict(exports)
 

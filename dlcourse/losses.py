@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dlcourse.nn.activations import log_softmax
-from dlcourse.nn.weighted_mean import weighted_mean
+from dlcourse.nn.masked_means import weighted_mean
 
 __all__ = ["LOSSES", "is_kernel_path", "l2_penalty", "log_softmax", "sigmoid_binary_cross_entropy",
            "sigmoid_binary_cross_entropy_terms", "softmax_cross_entropy", "softmax_cross_entropy_terms",

@@ -30,7 +30,7 @@ from typing import Any, Callable, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-from dlcourse.nn.weighted_mean import guarded_divide, weighted_mean
+from dlcourse.nn.masked_means import guarded_divide, weighted_mean
 
 
 def is_binary(logits: jax.Array) -> bool:

@@ -16,6 +16,8 @@ Config (flat):
     python experiments/deep_mlp.py --workdir=runs/mlp [--config.learning_rate=3e-3]
 """
 
+from __future__ import annotations
+
 import ml_collections
 
 from dlcourse import cli, data, models, train

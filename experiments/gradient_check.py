@@ -28,8 +28,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from dlcourse import gradcheck
-from dlcourse import cli
+from dlcourse import cli, gradcheck
 from dlcourse.nn import step_by_step
 
 

@@ -19,6 +19,8 @@ Config (flat):
     python experiments/initialization.py --workdir=runs/initialization [--config.compare=True]
 """
 
+from __future__ import annotations
+
 import ml_collections
 
 from dlcourse import cli, data, models, train

@@ -13,6 +13,8 @@ Config (flat):
     python experiments/logistic_regression.py --workdir=runs/logistic
 """
 
+from __future__ import annotations
+
 import ml_collections
 
 from dlcourse import cli, data, models, train

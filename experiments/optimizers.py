@@ -27,6 +27,8 @@ Config (flat):
     python experiments/optimizers.py --workdir=runs/optimizers [--config.compare=True]
 """
 
+from __future__ import annotations
+
 import ml_collections
 
 from dlcourse import cli, data, models, optim, train

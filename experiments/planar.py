@@ -15,6 +15,8 @@ Config (flat):
     python experiments/planar.py --workdir=runs/planar [--config.compare=True]
 """
 
+from __future__ import annotations
+
 import ml_collections
 
 from dlcourse import cli, data, models, train

@@ -20,6 +20,8 @@ Config (flat):
     python experiments/regularization.py --workdir=runs/regularization [--config.compare=True]
 """
 
+from __future__ import annotations
+
 import ml_collections
 
 from dlcourse import cli, data, models, train

@@ -13,6 +13,8 @@ Config (flat):
     python experiments/softmax.py --workdir=runs/softmax [--config.model=mlp]
 """
 
+from __future__ import annotations
+
 import ml_collections
 
 from dlcourse import cli, data, models, train

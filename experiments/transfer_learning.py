@@ -31,8 +31,6 @@ Config (flat): ``sizes`` (examples per class of B), ``epochs`` (on B), ``pretrai
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
 import jax

@@ -21,8 +21,6 @@ Config (flat): ``vector_size`` (10⁶), ``repeats`` (timing repeats of the vecto
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
 import jax

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from dlcourse import gradcheck
-from dlcourse.models import ShallowNet
 from dlcourse.losses import sigmoid_binary_cross_entropy
+from dlcourse.models import ShallowNet
 from dlcourse.nn import step_by_step as sbs
 
 

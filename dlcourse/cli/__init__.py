@@ -13,7 +13,7 @@ Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 from dlcourse.lazy_imports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "run_experiment": "lesson", "print_table": "lesson", "say": "lesson",
+    "run_experiment": "lesson", "print_table": "lesson", "say": "lesson", "comparison_table": "lesson",
     "load_experiment": "experiments", "Experiment": "experiments",
     "UsageError": "errors", "ExperimentError": "errors",
 })

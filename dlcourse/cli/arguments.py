@@ -51,7 +51,8 @@ def _first_line(error: BaseException) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     if "Error whilst parsing config file" in text and lines:
         return lines[-1].strip()
-    return lines[0] if lines else type(error).__name__
+    first = lines[0] if lines else type(error).__name__
+    return first[len("flag "):] if first.startswith("flag --") else first
 
 
 def parse(argv: Sequence[str], define: Callable[[flags.FlagValues, list[str]], None],

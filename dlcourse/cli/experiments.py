@@ -91,26 +91,32 @@ def load_experiment(name_or_path: str, folders: Sequence[str] = ()) -> Experimen
     path = resolve_experiment_path(name_or_path, folders)
     name = os.path.splitext(os.path.basename(path))[0]
     module_name = "dlcourse_experiment_" + re.sub(r"\W", "_", path)
-    module = sys.modules.get(module_name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except SyntaxError as error:
-            del sys.modules[module_name]
-            raise UsageError(f"experiment {name!r} cannot be loaded: {error.filename or path}:{error.lineno}: "
-                             f"{error.msg}") from None
-        except Exception as error:  # the experiment's own import-time code failed
-            del sys.modules[module_name]
-            raise ExperimentError(f"experiment {name!r} cannot be loaded: {type(error).__name__}: {error} "
-                                  f"(at {where_raised(error)})") from None
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(module_name)
+    sys.modules[module_name] = module   # loaded afresh: the file may have changed since an earlier load
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        _restore(module_name, previous)
+        raise UsageError(f"experiment {name!r} cannot be loaded: {error.filename or path}:{error.lineno}: "
+                         f"{error.msg}") from None
+    except Exception as error:  # the experiment's own import-time code failed
+        _restore(module_name, previous)
+        raise ExperimentError(f"experiment {name!r} cannot be loaded: {type(error).__name__}: {error} "
+                              f"(at {where_raised(error)})") from None
     for function in ("get_config", "build"):
         if not callable(getattr(module, function, None)):
             raise UsageError(f"experiment {name!r} ({path}) has no {function}(); an experiment defines "
                              f"get_config() and build(config)")
     return Experiment(name, path, module)
+
+
+def _restore(module_name: str, previous) -> None:
+    if previous is None:
+        sys.modules.pop(module_name, None)
+    else:
+        sys.modules[module_name] = previous
 
 
 def _call(experiment_name: str, what: str, function, *args):

@@ -247,8 +247,7 @@ def _report_finished(store, identity, values, spaces, workdir, config_path, over
 
 
 def _error_analysis(records, experiment, config, trainable, workdir, seed) -> None:
-    from dlcourse.sweep import error_analysis, format_trial_error_analysis
-    from dlcourse.sweep import report
+    from dlcourse.sweep import error_analysis, format_trial_error_analysis, report
     from dlcourse.train.reporting import write_text_atomically
 
     ranked = report.ranked(records, trainable.objective)
@@ -309,8 +308,8 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
         distributed.initialize(values.coordinator_address, values.num_processes, values.process_id)
         import jax
 
-        from dlcourse.sweep import broadcast_json, classify_keys, run_sweep
         from dlcourse.provenance import code_version
+        from dlcourse.sweep import broadcast_json, classify_keys, run_sweep
 
         config = values.config
         trainable = call_build(label, experiment.build, config)

@@ -11,11 +11,13 @@ Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 from dlcourse.lazy_imports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    **dict.fromkeys(['load_breast_cancer', 'load_digits', 'load_iris', 'load_wine'], "builtin"),
-    **dict.fromkeys(['MissingDataFileError', 'load_image_folder', 'load_mnist', 'read_idx', 'read_image_folder'], "files"),
-    **dict.fromkeys(['make_circles', 'make_flower', 'make_moons'], "generators"),
-    **dict.fromkeys(['MinMaxStatistics', 'StandardizationStatistics', 'apply_min_max_scaling', 'apply_standardization', 'min_max_scale', 'standardize'], "scaling"),
-    **dict.fromkeys(['Splits', 'split_dataset'], "splits"),
-    **dict.fromkeys(['Batches', 'num_steps', 'sequential_batches', 'shuffled_batches'], "batching"),
-    **dict.fromkeys(['Dataset', 'Examples', 'as_dataset', 'example_count'], "examples"),
+    **dict.fromkeys(["load_breast_cancer", "load_digits", "load_iris", "load_wine"], "builtin"),
+    **dict.fromkeys(["MissingDataFileError", "load_image_folder", "load_mnist", "read_idx", "read_image_folder"],
+                    "files"),
+    **dict.fromkeys(["make_circles", "make_flower", "make_moons"], "generators"),
+    **dict.fromkeys(["MinMaxStatistics", "StandardizationStatistics", "apply_min_max_scaling",
+                     "apply_standardization", "min_max_scale", "standardize"], "scaling"),
+    **dict.fromkeys(["Splits", "split_dataset"], "splits"),
+    **dict.fromkeys(["Batches", "num_steps", "sequential_batches", "shuffled_batches"], "batching"),
+    **dict.fromkeys(["Dataset", "Examples", "as_dataset", "example_count"], "examples"),
 })

@@ -9,8 +9,8 @@ import jax
 
 from dlcourse.nn.activations import get_activation
 from dlcourse.nn.batch_norm import DEFAULT_EPSILON, DEFAULT_MOMENTUM, BatchNorm
-from dlcourse.nn.dropout import Dropout
 from dlcourse.nn.initializers import get_initializer
+from dlcourse.nn.inverted_dropout import Dropout
 
 OUTPUTS = ("logits", "sigmoid", "softmax")
 

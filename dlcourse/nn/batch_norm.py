@@ -32,7 +32,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from dlcourse.nn.weighted_mean import guarded_divide
+from dlcourse.nn.masked_means import guarded_divide
 
 DEFAULT_MOMENTUM = 0.99
 DEFAULT_EPSILON = 1e-5

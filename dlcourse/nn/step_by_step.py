@@ -78,7 +78,8 @@ def linear_forward(A_prev: jax.Array, W: jax.Array, b: jax.Array) -> tuple[jax.A
     Returns ``(Z, (A_prev, W, b))``.
     """
     if W.shape[1] != A_prev.shape[0]:
-        raise ValueError(f"W has shape {W.shape} but A_prev has shape {A_prev.shape} (need W.shape[1] == A_prev.shape[0])")
+        raise ValueError(f"W has shape {W.shape} but A_prev has shape {A_prev.shape} "
+                         f"(need W.shape[1] == A_prev.shape[0])")
     return W @ A_prev + b, (A_prev, W, b)
 
 

@@ -21,11 +21,16 @@ Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 from dlcourse.lazy_imports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    **dict.fromkeys(['adam', 'adamw', 'momentum', 'rmsprop', 'sgd'], "alias"),
-    **dict.fromkeys(['EmptyState', 'GradientTransformation', 'OptState', 'Params', 'ScalarOrSchedule', 'Schedule', 'Updates', 'apply_updates', 'chain', 'identity'], "base"),
-    **dict.fromkeys(['InjectHyperparamsState', 'inject_hyperparams', 'set_hyperparams'], "hyperparams"),
-    **dict.fromkeys(['MaskedNode', 'MaskedState', 'PartitionState', 'masked', 'partition', 'set_to_zero'], "masking"),
-    **dict.fromkeys(['OPTIMIZER_HPARAMS', 'OPTIMIZER_NAMES', 'create_optimizer', 'optimizer_defaults', 'optimizer_hparams'], "registry"),
-    **dict.fromkeys(['constant_schedule', 'exponential_decay', 'inverse_sqrt_decay', 'inverse_time_decay', 'piecewise_constant'], "schedules"),
-    **dict.fromkeys(['AdamState', 'MomentumState', 'RmsState', 'ScheduleState', 'add_decayed_weights', 'clip_by_global_norm', 'scale_by_adam', 'scale_by_learning_rate', 'scale_by_momentum', 'scale_by_rms'], "transforms"),
+    **dict.fromkeys(["adam", "adamw", "momentum", "rmsprop", "sgd"], "alias"),
+    **dict.fromkeys(["EmptyState", "GradientTransformation", "OptState", "Params", "ScalarOrSchedule", "Schedule",
+                     "Updates", "apply_updates", "chain", "identity"], "base"),
+    **dict.fromkeys(["InjectHyperparamsState", "inject_hyperparams", "set_hyperparams"], "hyperparams"),
+    **dict.fromkeys(["MaskedNode", "MaskedState", "PartitionState", "masked", "partition", "set_to_zero"], "masking"),
+    **dict.fromkeys(["OPTIMIZER_HPARAMS", "OPTIMIZER_NAMES", "create_optimizer", "optimizer_defaults",
+                     "optimizer_hparams"], "registry"),
+    **dict.fromkeys(["constant_schedule", "exponential_decay", "inverse_sqrt_decay", "inverse_time_decay",
+                     "piecewise_constant"], "schedules"),
+    **dict.fromkeys(["AdamState", "MomentumState", "RmsState", "ScheduleState", "add_decayed_weights",
+                     "clip_by_global_norm", "scale_by_adam", "scale_by_learning_rate", "scale_by_momentum",
+                     "scale_by_rms"], "transforms"),
 })

@@ -61,8 +61,9 @@ def inject_hyperparams(
     ``inject_hyperparams(factory)(*args, **kwargs)`` sorts each argument of ``factory``:
 
     - numbers and arrays (not bools) → ``state.hyperparams[name]``, stored as ``hyperparam_dtype``
-      (float32) arrays, integers included (``learning_rate=1`` is stored as 1.0); an update reads them from the state, so set them between steps with
-      :func:`set_hyperparams` (or by assigning into the dict, keeping dtype and shape);
+      (float32) arrays, integers included (``learning_rate=1`` is stored as 1.0); an update reads
+      them from the state, so set them between steps with :func:`set_hyperparams` (or by
+      assigning into the dict, keeping dtype and shape);
     - callables → schedules of the step count, evaluated at ``state.count`` (0 first) on each update
       and written to ``state.hyperparams`` for logging (setting them has no effect);
     - bools, ``None``, names in ``static_args``, anything else → fixed structure, passed as is.

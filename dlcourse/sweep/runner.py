@@ -188,6 +188,7 @@ def broadcast_json(value: Any) -> Any:
 
 def _babysit_trial(trainable, trial, hparams, key, workdir, on_epoch, on_compiled, config, identity):
     import os
+
     from dlcourse.train import babysit
     trial_dir = os.path.join(workdir, f"trial-{trial.id}")
     _, out = babysit(trainable, hparams, key, trial_dir, checkpoint_every=1, on_epoch=on_epoch,

@@ -35,10 +35,10 @@ must equal the stored one; otherwise :meth:`Store.check_resumable` refuses, nami
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import warnings
-import math
 from typing import Any, Iterable, Mapping, NamedTuple
 
 from dlcourse.train.reporting import to_json_value, write_json_atomically

@@ -25,7 +25,7 @@ import numpy as np
 from dlcourse.data.batching import sequential_batches
 from dlcourse.data.examples import Examples
 from dlcourse.metrics import Metric
-from dlcourse.nn.weighted_mean import guarded_divide
+from dlcourse.nn.masked_means import guarded_divide
 from dlcourse.train import parallel
 
 #: ``(params, model_state, hparams, inputs, example_mask) -> outputs`` with the model in inference mode.

@@ -59,7 +59,8 @@ import jax.numpy as jnp
 from dlcourse import losses, optim
 from dlcourse.data.batching import num_steps, shuffled_batches
 from dlcourse.data.examples import Examples, as_dataset, example_count
-from dlcourse.metrics import Metric, metric as named_metric
+from dlcourse.metrics import Metric
+from dlcourse.metrics import metric as named_metric
 from dlcourse.train import parallel
 from dlcourse.train.evaluation import element_weights, evaluator, predictor, weighted_sum
 from dlcourse.train.trainable import KNOWN_DOMAINS, Hparams, Trainable

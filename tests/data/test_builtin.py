@@ -70,3 +70,17 @@ def test_split_sizes_are_configurable():
     assert (len(s.y_train), len(s.y_dev), len(s.y_test)) == (90, 15, 45)
     with pytest.raises(ValueError, match="test_fraction must be in"):
         data.load_wine(seed=0, test_fraction=1.5)
+
+
+@pytest.mark.parametrize("file_name, header, reference", [
+    ("digits.csv.gz", False, sklearn.datasets.load_digits), ("breast_cancer.csv", True,
+                                                              sklearn.datasets.load_breast_cancer),
+    ("iris.csv", True, sklearn.datasets.load_iris), ("wine_data.csv", True, sklearn.datasets.load_wine)])
+def test_shipped_tables_are_scikit_learns_arrays_in_order(file_name, header, reference):
+    """Read without importing scikit-learn, the tables equal its loaders' arrays, row for row."""
+    from dlcourse.data.builtin import shipped_table
+
+    x, y = shipped_table(file_name, header)
+    x_ref, y_ref = reference(return_X_y=True)
+    np.testing.assert_array_equal(x, x_ref)
+    np.testing.assert_array_equal(y, y_ref)

@@ -8,7 +8,9 @@ import jax
 import numpy as np
 import pytest
 
-from experiments import transfer_learning
+from tests.experiments.conftest import lesson
+
+transfer_learning = lesson("transfer_learning")
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "experiments" / "transfer_learning.py"
@@ -102,7 +104,7 @@ def test_program_prints_the_table_and_writes_metrics_json(tmp_path):
     )
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary == json.loads((workdir / "metrics.json").read_text())
-    assert [p.name for p in workdir.iterdir()] == ["metrics.json"]  # no temporary file left
+    assert [p.name for p in workdir.iterdir()] == ["metrics.json"]  # no temporary file, no lock file left
     assert summary["experiment"] == "transfer_learning"
     assert summary["sizes_per_class"] == [1, 3] and summary["train_examples"] == [5, 15]
     for key in ("test_accuracy", "dev_accuracy", "test_accuracy_std"):
@@ -117,5 +119,6 @@ def test_program_rejects_a_size_larger_than_a_class(tmp_path):
         capture_output=True, text=True, timeout=120, cwd="/",
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: sizes (1, 1000)")
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("transfer_learning.py: error: sizes (1, 1000)")
     assert list(tmp_path.iterdir()) == []

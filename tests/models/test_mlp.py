@@ -48,7 +48,8 @@ def test_zeros_init_keeps_hidden_units_symmetric():
     model = MLP((4,), 1, kernel_init="zeros")
     x, y = _x((16, 3)), (jnp.arange(16) % 2).astype(jnp.float32)
     params = model.init(jax.random.key(0), x, train=False)["params"]
-    grads = jax.grad(lambda p: losses.sigmoid_binary_cross_entropy(model.apply({"params": p}, x, train=False), y))(params)
+    grads = jax.grad(lambda p: losses.sigmoid_binary_cross_entropy(model.apply({"params": p}, x, train=False),
+                                                                   y))(params)
     np.testing.assert_array_equal(grads["dense_1"]["kernel"], 0)  # nothing breaks the symmetry
 
 

@@ -4,8 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from dlcourse.sweep import (AUTO_CHUNK_ABOVE, ChunkPlan, Population, device_memory_bytes, parse_spec,
-                            run_sweep)
+from dlcourse.sweep import AUTO_CHUNK_ABOVE, ChunkPlan, Population, device_memory_bytes, parse_spec, run_sweep
 from tests.sweep import toy_experiment as toy
 
 SPEC = "learning_rate=log(1e-3,1),beta1=1-log(1e-2,0.5)"

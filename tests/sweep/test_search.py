@@ -5,8 +5,18 @@ import math
 import numpy as np
 import pytest
 
-from dlcourse.sweep import (Choice, IntRange, LogUniform, OneMinusLogUniform, Uniform, grid_shape,
-                            sample_round, shrink_spaces, unit_points)
+from dlcourse.metrics import ACCURACY
+from dlcourse.sweep import (
+    Choice,
+    IntRange,
+    LogUniform,
+    OneMinusLogUniform,
+    Uniform,
+    grid_shape,
+    sample_round,
+    shrink_spaces,
+    unit_points,
+)
 
 SPACES = {"learning_rate": LogUniform(1e-4, 1.0), "beta1": OneMinusLogUniform(1e-3, 1e-1),
           "hidden": IntRange(50, 100), "optimizer": Choice(("adam", "sgd"))}
@@ -96,7 +106,7 @@ def test_unknown_method_and_bad_trials():
 
 
 def _record(i, hparams, best, status="ok"):
-    return {"id": i, "hparams": hparams, "status": status, "metrics": {"best_dev_metric": best}}
+    return {"id": i, "hparams": hparams, "status": status, "metrics": {"best_dev_accuracy": best}}
 
 
 def test_coarse_to_fine_shrinks_around_the_best_in_log_space():
@@ -104,11 +114,13 @@ def test_coarse_to_fine_shrinks_around_the_best_in_log_space():
                 "optimizer": Choice(("adam", "sgd", "momentum"))}
     trials = sample_round(original, "random", seed=0, round_index=0, first_id=0, trials=16)
     # A made-up objective peaking at α = 3e-3 and β = 0.99; the diverged trial is ignored.
-    score = lambda h: -abs(math.log10(h["learning_rate"] / 3e-3)) - abs(math.log10((1 - h["beta1"]) / 1e-2))
+    def score(h):
+        return -abs(math.log10(h["learning_rate"] / 3e-3)) - abs(math.log10((1 - h["beta1"]) / 1e-2))
+
     records = [_record(t.id, t.hparams, score(t.hparams)) for t in trials]
     records.append(_record(99, {"learning_rate": 3e-3, "beta1": 0.99, "optimizer": "adam"}, None, "diverged"))
-    best = max(records[:-1], key=lambda r: r["metrics"]["best_dev_metric"])
-    spaces = shrink_spaces(original, records, goal="max", factor=0.5)
+    best = max(records[:-1], key=lambda r: r["metrics"]["best_dev_accuracy"])
+    spaces = shrink_spaces(original, records, objective=ACCURACY, factor=0.5)
     lr = spaces["learning_rate"]
     assert math.log10(lr.high / lr.low) == pytest.approx(2.0)          # half of 4 decades
     assert lr.low <= best["hparams"]["learning_rate"] <= lr.high
@@ -121,7 +133,7 @@ def test_coarse_to_fine_shrinks_around_the_best_in_log_space():
     trials2 = sample_round(spaces, "random", seed=0, round_index=1, first_id=16, trials=16)
     assert all(lr.low <= t.hparams["learning_rate"] <= lr.high for t in trials2)
     records += [_record(t.id, t.hparams, score(t.hparams)) for t in trials2]
-    spaces3 = shrink_spaces(spaces, records, goal="max", factor=0.5)
+    spaces3 = shrink_spaces(spaces, records, objective=ACCURACY, factor=0.5)
     assert math.log10(spaces3["learning_rate"].high / spaces3["learning_rate"].low) == pytest.approx(1.0)
     assert lr.low <= spaces3["learning_rate"].low and spaces3["learning_rate"].high <= lr.high
 
@@ -129,4 +141,4 @@ def test_coarse_to_fine_shrinks_around_the_best_in_log_space():
 def test_shrink_without_successes_keeps_spaces():
     records = [_record(0, {"learning_rate": 1.0}, None, "diverged")]
     spaces = {"learning_rate": LogUniform(1e-4, 1.0)}
-    assert shrink_spaces(spaces, records, "max") == spaces
+    assert shrink_spaces(spaces, records, ACCURACY) == spaces

@@ -2,10 +2,19 @@
 
 import pytest
 
-from dlcourse.sweep import (Choice, IntRange, LogUniform, OneMinusLogUniform, Uniform, format_spec,
-                            load_sweep, parse_spec)
+from dlcourse.sweep import (
+    Choice,
+    IntRange,
+    LogUniform,
+    OneMinusLogUniform,
+    Uniform,
+    format_spec,
+    load_sweep,
+    parse_spec,
+)
 
-FULL = "learning_rate=log(1e-4,1),beta1=1-log(1e-3,1e-1),hidden=int(50,100),optimizer=choice(adam,sgd),l2=uniform(0,0.1)"
+FULL = ("learning_rate=log(1e-4,1),beta1=1-log(1e-3,1e-1),hidden=int(50,100),optimizer=choice(adam,sgd),"
+        "l2=uniform(0,0.1)")
 
 
 def test_parse_full_spec():

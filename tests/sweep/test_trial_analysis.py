@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
+from dlcourse.metrics import ACCURACY
 from dlcourse.strategy import per_class_error_table
-from dlcourse.sweep import error_analysis, parse_spec, ranked, reproduction_gap, retrain, run_sweep
+from dlcourse.sweep import error_analysis, parse_spec, reproduction_gap, retrain, run_sweep
+from dlcourse.sweep.report import ranked
 from tests.sweep import toy_experiment as toy
 
 
@@ -39,24 +41,24 @@ def by_hand(sweep):
 
 def test_retrained_trials_reproduce_their_records_in_both_structures(sweep, by_hand):
     config, records = sweep
-    best = ranked(records, "max")[0]
+    best = ranked(records, ACCURACY)[0]
     other = next(r for r in records if r["hparams"]["features"] != best["hparams"]["features"])
     for record in (best, other):
         labels, predictions, trained = by_hand(record)
         assert trained.trainable.hparams["l2"] == config.l2  # numeric values not swept: the defaults
         assert reproduction_gap(record, trained.metrics) <= 1e-5, record["id"]
-        assert np.mean(labels == predictions) == pytest.approx(record["metrics"]["final_dev_metric"], abs=1e-6)
+        assert np.mean(labels == predictions) == pytest.approx(record["metrics"]["final_dev_accuracy"], abs=1e-6)
 
 
 def test_error_analysis_of_the_best_trial_matches_an_independent_table(sweep, by_hand):
     config, records = sweep
-    best = ranked(records, "max")[0]
+    best = ranked(records, ACCURACY)[0]
     analysis = error_analysis(toy.build, config, best, seed=7)
     labels, predictions, _ = by_hand(best)
     assert analysis.trial_id == best["id"] and analysis.examples == len(labels)
     assert analysis.rows == per_class_error_table(labels, predictions)
     assert analysis.errors == int(np.sum(labels != predictions))
-    assert analysis.dev_error == pytest.approx(1 - best["metrics"]["final_dev_metric"], abs=1e-6)
+    assert analysis.dev_error == pytest.approx(1 - best["metrics"]["final_dev_accuracy"], abs=1e-6)
     assert analysis.reproduction_gap <= 1e-5
 
 
@@ -68,8 +70,8 @@ def test_error_analysis_needs_predict(sweep):
 
 
 def test_reproduction_gap_counts_nan_against_a_number():
-    record = {"metrics": {"final_dev_metric": None, "best_dev_metric": None, "final_train_metric": None,
-                          "final_train_loss": None}}
-    nan = {name: np.float32(np.nan) for name in record["metrics"]}
+    record = {"metrics": {"final_dev_accuracy": None, "best_dev_accuracy": None, "final_train_accuracy": None,
+                          "final_train_loss": None, "dev_accuracy": [None]}}
+    nan = {name: np.float32(np.nan) for name in record["metrics"] if name != "dev_accuracy"}
     assert reproduction_gap(record, nan) == 0.0
     assert reproduction_gap(record, {**nan, "final_train_loss": np.float32(0.5)}) == np.inf

@@ -5,9 +5,9 @@ import jax
 import numpy as np
 import pytest
 
-from dlcourse import models, optim
+from dlcourse import models
 from dlcourse.data import Splits
-from dlcourse.train import classifier, data_mesh
+from dlcourse.train import data_mesh, supervised
 from dlcourse.train.parallel import check_batch_divisible, data_axis_size
 
 
@@ -24,9 +24,9 @@ def _train(mesh, *, m=44, batch_size=12, batch_norm=False, dropout=False):
     hparams = {"learning_rate": 0.05, "l2": 0.2}
     if dropout:
         hparams["keep_prob"] = 0.8
-    trainable = classifier(models.MLP((8,), 3, batch_norm=batch_norm, dropout=dropout), _splits(m),
-                           lambda h: optim.momentum(h["learning_rate"]), epochs=2,
-                           batch_size=batch_size, hparams=hparams, mesh=mesh)
+    trainable = supervised(models.MLP((8,), 3, batch_norm=batch_norm, dropout=dropout), _splits(m),
+                           optimizer="momentum", epochs=2, batch_size=batch_size, hparams=hparams, mesh=mesh,
+                           eval_batch_size=8)
     return jax.jit(trainable.train)(trainable.default_hparams(), jax.random.key(2))
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from jax.sharding import Mesh
 
-from dlcourse import models, optim
+from dlcourse import models
 from dlcourse.data import Splits
 from dlcourse.data.batching import shuffled_batches
-from dlcourse.train import TrainState, Trainable, supervised
+from dlcourse.train import Trainable, TrainState, supervised
 
 
 def _splits(m=10, m_dev=6, features=3, seed=0):
@@ -137,7 +137,8 @@ def test_batch_stats_are_carried_and_updated():
     state = trainable.init(trainable.default_hparams(), jax.random.key(0))
     assert jax.tree.leaves(state.model_state["batch_stats"])
     new_state, _ = trainable.epoch(state, trainable.default_hparams())
-    moved = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state.model_state["batch_stats"], new_state.model_state["batch_stats"])
+    moved = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state.model_state["batch_stats"],
+                         new_state.model_state["batch_stats"])
     assert all(jax.tree.leaves(moved))
 
 
@@ -172,7 +173,8 @@ def test_predict_is_the_inference_mode_argmax_or_threshold_on_the_dev_set(loss, 
                            hparams={"learning_rate": 0.05, "keep_prob": 0.5}, loss=loss)
     hp = trainable.default_hparams()
     state = trainable.init(hp, jax.random.key(2))
-    moved = jax.tree.map(lambda v: v + jnp.asarray(rng.uniform(0.2, 0.5, v.shape), v.dtype), state.model_state["batch_stats"])
+    moved = jax.tree.map(lambda v: v + jnp.asarray(rng.uniform(0.2, 0.5, v.shape), v.dtype),
+                         state.model_state["batch_stats"])
     state = state._replace(model_state={"batch_stats": moved})
     labels, predictions = jax.jit(trainable.predict)(state, hp)
     logits = np.asarray(model.apply({"params": state.params, "batch_stats": moved}, data.x_dev, train=False))

@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dlcourse import losses, metrics, nn as dl_nn
+from dlcourse import losses, metrics
+from dlcourse import nn as dl_nn
 from dlcourse.data import Dataset, Examples
 from dlcourse.sweep import Population, stack_hparams, trial_key
 from dlcourse.train import data_mesh, supervised
@@ -250,7 +251,7 @@ def test_a_loss_that_explodes_but_stays_finite_is_divergence():
     y = (x @ np.array([1.0, -1.0], np.float32)).astype(np.float32)[:, None]
     data = Dataset(Examples(x, y), Examples(x, y))
     error = metrics.Metric("error_sq", "min", 0.0, float("inf"),
-                           lambda out, target, w: {"s": jnp.sum(w[:, None] * (out - target) ** 2), "n": jnp.sum(w)},
+                           lambda out, target, w: {"s": jnp.sum(w * (out - target) ** 2), "n": jnp.sum(w)},
                            lambda stats: stats["s"] / stats["n"])
     trainable = supervised(nn.Dense(1), data, optimizer="sgd", hparams={"learning_rate": 3.0}, epochs=8,
                            batch_size=32, loss=losses.squared_error_terms, metrics=(error,))

@@ -28,6 +28,7 @@ def test_train_with_state_equals_train_and_keeps_the_last_finite_state():
 
 def test_a_non_finite_value_anywhere_in_the_row_marks_the_trial_diverged():
     import jax.numpy as jnp
+
     from dlcourse.train import Trainable
 
     # Epoch 2's last step makes the parameter NaN, while its mean training loss stays finite;
@@ -61,6 +62,7 @@ def test_a_non_finite_value_anywhere_in_the_row_marks_the_trial_diverged():
 def _loss_curve_trainable(losses, initial_loss=None, factor=100.0):
     """A Trainable whose epochs report the given training losses (and dev accuracy 0.5)."""
     import jax.numpy as jnp
+
     from dlcourse.train import Trainable
 
     table = jnp.asarray(losses, jnp.float32)
@@ -94,6 +96,7 @@ def test_a_loss_above_the_factor_times_its_initial_value_is_an_explosion():
 
 def test_check_hparams_refuses_values_outside_domains_non_finite_and_unread():
     import pytest
+
     from dlcourse.train import KNOWN_DOMAINS, Trainable
 
     trainable = Trainable(lambda h, k: None, lambda s, h: (s, {}), epochs=1,
@@ -101,7 +104,8 @@ def test_check_hparams_refuses_values_outside_domains_non_finite_and_unread():
                           domains={k: KNOWN_DOMAINS[k] for k in ("learning_rate", "keep_prob")},
                           unread={"beta1": "optimizer=sgd does not read it"})
     trainable.check_hparams()
-    for values, message in (({"learning_rate": -1.0}, r"learning_rate=-1.0 is outside learning_rate's domain \(0, inf\)"),
+    outside = r"learning_rate=-1.0 is outside learning_rate's domain \(0, inf\)"
+    for values, message in (({"learning_rate": -1.0}, outside),
                             ({"keep_prob": 0.0}, r"keep_prob=0.0 is outside keep_prob's domain \(0, 1\]"),
                             ({"learning_rate": float("nan")}, "learning_rate=nan is not a finite number"),
                             ({"beta1": 0.5}, "beta1 is not read by this run: optimizer=sgd does not read it"),

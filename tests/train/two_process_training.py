@@ -21,12 +21,12 @@ def tiny_splits():
 
 
 def build_trainable(mesh, batch_norm=True):
-    from dlcourse import models, optim
-    from dlcourse.train import classifier
+    from dlcourse import models
+    from dlcourse.train import supervised
 
     model = models.MLP((16, 8), 2, batch_norm=batch_norm)
-    return classifier(model, tiny_splits(), lambda h: optim.adam(h["learning_rate"]), epochs=3,
-                      batch_size=16, hparams={"learning_rate": 0.02, "l2": 0.5}, mesh=mesh)
+    return supervised(model, tiny_splits(), optimizer="adam", epochs=3, batch_size=16,
+                      hparams={"learning_rate": 0.02, "l2": 0.5}, mesh=mesh)
 
 
 def main(out_path):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import flax.linen as nn
 import jax
-import numpy as np
 import jax.numpy as jnp
+import numpy as np
 
 
 def check_keep_prob(keep_prob) -> None:
