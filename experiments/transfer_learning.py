@@ -10,11 +10,9 @@ B (the course's advice, by the amount of data):
 - large ``m`` — **fine-tuning**: use all pretrained weights as the initialisation and train
   everything.
 
-Transfer A → B makes sense when both take the same input ``x``, A has much more data than B, and
-A's low-level features can help B. Here the third condition is the one under test: the study
-compares (a) frozen, (b) fine-tuned and (c) from scratch (same architecture, random
+The study compares (a) frozen, (b) fine-tuned and (c) from scratch (same architecture, random
 initialisation) at several training-set sizes, with the same optimizer (Adam), epochs, seeds,
-subsets of B and fresh output layer for all three.
+subsets of B and fresh output layer for all three; WORKSPACE.md's ledger reads the result.
 
 Each training is batch gradient descent with Adam (the course: ``m ≤ 2000`` → use the whole
 training set per step), so one epoch is one step. Subsets of B hold ``n`` examples per class drawn

@@ -62,16 +62,11 @@ def launch():
     return module
 
 
-@pytest.fixture(autouse=True)
-def no_compilation_cache(monkeypatch):
-    monkeypatch.setenv("DLCOURSE_COMPILATION_CACHE", "none")
-
-
 def _env(devices=4, **extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DLCOURSE_")}
     env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     env["JAX_PLATFORMS"] = "cpu"
-    env["DLCOURSE_COMPILATION_CACHE"] = "none"
+    env["DLCOURSE_COMPILATION_CACHE"] = os.environ["DLCOURSE_COMPILATION_CACHE"]  # the session's (conftest)
     env.update(extra)
     return env
 

@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _env():
-    return dict(os.environ, DLCOURSE_COMPILATION_CACHE="none", XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    return dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
 
 
 def run_program(name, *args, check=True):

@@ -133,8 +133,8 @@ def test_integer_hyperparameters_are_stored_as_float32():
     updates, _ = tx.update({"w": jnp.ones(2)}, state)
     np.testing.assert_allclose(updates["w"], [-0.5, -0.5])
     for value in (np.int64(2), np.array(3, np.int32)):
-        hp = optim.inject_hyperparams(optim.sgd)(value).init({"w": jnp.ones(2)}).hyperparams
-        assert hp["learning_rate"].dtype == jnp.float32
+        hparams = optim.inject_hyperparams(optim.sgd)(value).init({"w": jnp.ones(2)}).hyperparams
+        assert hparams["learning_rate"].dtype == jnp.float32
 
 
 def test_callable_mask_is_structure_not_a_schedule(tree_and_grads):

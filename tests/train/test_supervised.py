@@ -39,10 +39,10 @@ def test_epoch_equals_numpy_sgd_on_logistic_regression(batch_size):
                            optimizer="sgd",
                            epochs=1, batch_size=batch_size, hparams={"learning_rate": lr, "l2": lam},
                            loss="sigmoid")
-    hp = trainable.default_hparams()
-    state = trainable.init(hp, jax.random.key(0))
+    hparams = trainable.default_hparams()
+    state = trainable.init(hparams, jax.random.key(0))
     w, b = _logistic_params(state)
-    new_state, row = jax.jit(trainable.epoch)(state, hp)
+    new_state, row = jax.jit(trainable.epoch)(state, hparams)
 
     # The epoch's order: the permutation drawn from the shuffle key the epoch splits off.
     _, shuffle_key, _ = jax.random.split(state.key, 3)
@@ -87,18 +87,18 @@ def test_same_key_is_bitwise_deterministic_and_keys_differ():
     trainable = supervised(models.MLP((8,), 2, dropout=True), data, optimizer="sgd",
                            epochs=2, batch_size=8, hparams={"learning_rate": 0.1, "keep_prob": 0.7})
     train = jax.jit(trainable.train)
-    hp = trainable.default_hparams()
-    a, b = train(hp, jax.random.key(4)), train(hp, jax.random.key(4))
-    c = train(hp, jax.random.key(5))
+    hparams = trainable.default_hparams()
+    a, b = train(hparams, jax.random.key(4)), train(hparams, jax.random.key(4))
+    c = train(hparams, jax.random.key(5))
     chex.assert_trees_all_equal(a, b)
     assert not np.array_equal(a["train_loss"], c["train_loss"])
 
 
 def test_keep_prob_one_equals_no_dropout_and_lower_keep_prob_changes_training():
     data = _splits(m=24, seed=3)
-    build = lambda dropout, hp: supervised(  # noqa: E731
+    build = lambda dropout, hparams: supervised(  # noqa: E731
         models.MLP((8,), 2, dropout=dropout), data, optimizer="sgd",
-        epochs=2, batch_size=8, hparams=hp)
+        epochs=2, batch_size=8, hparams=hparams)
     plain = build(False, {"learning_rate": 0.1})
     dropped = build(True, {"learning_rate": 0.1, "keep_prob": 1.0})
     key = jax.random.key(6)
@@ -119,7 +119,7 @@ def test_vmap_over_learning_rates_matches_single_runs_without_retracing():
     population = jax.jit(jax.vmap(lambda lr, k: trainable.init({"learning_rate": lr}, k)))(rates, keys)
     assert isinstance(population, TrainState)
 
-    traced_once = chex.assert_max_traces(lambda state, hp: trainable.epoch(state, hp), n=1)
+    traced_once = chex.assert_max_traces(lambda state, hparams: trainable.epoch(state, hparams), n=1)
     epoch = jax.jit(jax.vmap(traced_once))
     states, rows = epoch(population, {"learning_rate": rates})
     epoch(states, {"learning_rate": rates * 2})  # new values, same program
@@ -171,12 +171,12 @@ def test_predict_is_the_inference_mode_argmax_or_threshold_on_the_dev_set(loss, 
     model = models.MLP((8,), outputs, dropout=True, batch_norm=True)
     trainable = supervised(model, data, optimizer="adam", epochs=1, batch_size=8,
                            hparams={"learning_rate": 0.05, "keep_prob": 0.5}, loss=loss)
-    hp = trainable.default_hparams()
-    state = trainable.init(hp, jax.random.key(2))
+    hparams = trainable.default_hparams()
+    state = trainable.init(hparams, jax.random.key(2))
     moved = jax.tree.map(lambda v: v + jnp.asarray(rng.uniform(0.2, 0.5, v.shape), v.dtype),
                          state.model_state["batch_stats"])
     state = state._replace(model_state={"batch_stats": moved})
-    labels, predictions = jax.jit(trainable.predict)(state, hp)
+    labels, predictions = jax.jit(trainable.predict)(state, hparams)
     logits = np.asarray(model.apply({"params": state.params, "batch_stats": moved}, data.x_dev, train=False))
     expected = np.argmax(logits, axis=1) if outputs == 3 else (logits[:, 0] > 0).astype(int)
     assert labels.dtype == jnp.int32 and predictions.dtype == jnp.int32

@@ -14,12 +14,12 @@ def test_train_with_state_equals_train_and_keeps_the_last_finite_state():
     key = jax.random.PRNGKey(3)
     fine = trainable.default_hparams()
     diverging = dict(fine, learning_rate=np.float32(3.0))  # the loss becomes inf in epoch 4
-    for hp in (fine, diverging):
-        state, metrics = train_with_state(hp, key)
-        chex.assert_trees_all_equal(metrics, train(hp, key))
-        expected = trainable.init(hp, key)
+    for hparams in (fine, diverging):
+        state, metrics = train_with_state(hparams, key)
+        chex.assert_trees_all_equal(metrics, train(hparams, key))
+        expected = trainable.init(hparams, key)
         for _ in range(int(metrics["epochs_run"])):
-            expected, _ = epoch(expected, hp)
+            expected, _ = epoch(expected, hparams)
         chex.assert_trees_all_close(state, expected, rtol=1e-5, atol=1e-6)
     assert not bool(train_with_state(fine, key)[1]["diverged"])
     assert bool(metrics["diverged"]) and int(metrics["epochs_run"]) == 3
@@ -44,14 +44,14 @@ def test_a_non_finite_value_anywhere_in_the_row_marks_the_trial_diverged():
         return {"w": w, "epoch": count}, row
 
     trainable = Trainable(init, epoch, epochs=4, hparams={"decay": 0.5})
-    hp = trainable.default_hparams()
-    state, guard = trainable.start(hp, None)
-    state, guard, row = jax.jit(trainable.guarded_epoch)(state, guard, hp)
+    hparams = trainable.default_hparams()
+    state, guard = trainable.start(hparams, None)
+    state, guard, row = jax.jit(trainable.guarded_epoch)(state, guard, hparams)
     assert not bool(guard.diverged) and float(row["dev_loss"]) == 1.0
-    state, guard, row = jax.jit(trainable.guarded_epoch)(state, guard, hp)
+    state, guard, row = jax.jit(trainable.guarded_epoch)(state, guard, hparams)
     assert bool(guard.diverged) and not bool(guard.exploded) and all(np.isnan(float(v)) for v in row.values())
     assert float(state["w"]) == 0.5 and int(state["epoch"]) == 1      # the last finite state is kept
-    state, metrics = jax.jit(trainable.train_with_state)(hp, jax.random.PRNGKey(0))
+    state, metrics = jax.jit(trainable.train_with_state)(hparams, jax.random.PRNGKey(0))
     assert bool(metrics["diverged"]) and int(metrics["epochs_run"]) == 1
     assert float(state["w"]) == 0.5
     assert float(metrics["final_train_loss"]) == 0.5 and float(metrics["best_dev_accuracy"]) == np.float32(0.6)
