@@ -1,7 +1,10 @@
 """Timing helpers shared by the benchmarks in ``bench/``: interleaved repeats, medians, compile
 clocks, device and machine descriptions, and the optional PyTorch import.
 
-Not part of the library and never run by the test suite.
+JAX is imported only by the helpers that need it (:class:`CompileClock`, :func:`jax_device_text`),
+so the programs that must not pay for it (``bench/peers.py``, the parent of
+``bench/sweep.py --whole-process``) can use the rest. Not part of the library and never run by
+the test suite.
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ import statistics
 import sys
 import time
 from typing import Callable, Mapping, Sequence
-
-import jax
 
 # JAX reports the time spent tracing, lowering and compiling through jax.monitoring; one listener,
 # registered once, adds every duration to the running totals that CompileClock reads.
@@ -44,6 +45,8 @@ class CompileClock:
     def __init__(self):
         global _listening
         if not _listening:
+            import jax
+
             jax.monitoring.register_event_duration_secs_listener(_on_duration)
             _listening = True
         self._start = dict(_totals)
@@ -123,6 +126,8 @@ def torch_synchronize(torch, device) -> None:
 
 
 def jax_device_text() -> str:
+    import jax
+
     devices = jax.devices()
     kinds = sorted({d.device_kind for d in devices})
     return f"{devices[0].platform.upper()} ({', '.join(kinds)}) x{len(devices)}"

@@ -1,28 +1,32 @@
 """Benchmark: ``deep_mlp`` training throughput (examples/s), dlcourse against its peers.
 
 One trial of ``experiments/deep_mlp.py`` (digits, ``[LINEAR → RELU] × layers → LINEAR``, He
-initialization, softmax cross-entropy, Adam), with the configuration read from
-``deep_mlp.get_config()`` at run time and the flags below on top, trained by
+initialization, softmax cross-entropy, Adam), loaded by path
+(``dlcourse.cli.load_experiment(launch.DEFAULT_CONFIG)``), with the configuration read from its
+``get_config()`` at run time and the flags below on top, trained by
 
-- **dlcourse**: ``jax.jit(trainable.train)`` — the ``Trainable`` built by ``deep_mlp.build``:
-  epochs as a ``lax.scan`` whose body is the epoch, itself a ``lax.scan`` over mini-batches
-  shuffled on the device. Compiled ahead of time (``lower().compile()``); the compile is reported
-  apart and excluded from the throughput. A second row calls the jitted ``trainable.epoch`` from
-  a Python loop over epochs (the single-run path with progress and checkpoints between epochs).
-  A third, diagnostic row (not counted for the target) trains the same Trainable built without
-  dropout layers: deep_mlp always builds them (keep_prob is a traced hyperparameter, 1 by default,
-  so a population may vary it), and at keep_prob = 1 they are the identity yet still draw a
-  threefry mask every step; the row shows what that costs.
+- **dlcourse**: ``jax.jit(trainable.train)`` — the ``Trainable`` built by ``deep_mlp.build``
+  (``dlcourse.train.supervised``): epochs as a ``lax.scan`` whose body is the epoch, itself a
+  ``lax.scan`` over mini-batches shuffled on the device. Compiled ahead of time
+  (``lower().compile()``); the compile is reported apart and excluded from the throughput. A
+  second row calls the jitted ``trainable.epoch`` from a Python loop over epochs (the babysat
+  single-run path, with progress and checkpoints between epochs). A third, diagnostic row (not
+  counted for the target) trains the same Trainable built without dropout layers
+  (``models.MLP(dropout=False)`` through ``train.supervised`` with the same data, optimizer and
+  hyperparameters): deep_mlp always builds them (keep_prob is a traced hyperparameter, 1 by
+  default, so a population may vary it); at keep_prob = 1 each sits behind a ``lax.cond`` that
+  skips the mask, so the row shows what the layers still cost (expected: about nothing).
 - **flax+optax**: the same network as a plain ``flax.linen`` module, ``optax.adam``, a
   ``flax.training.train_state.TrainState``, and a jitted train step called once per mini-batch
   from Python (the Flax-examples style). Each epoch is shuffled on the host with a NumPy
   permutation; every batch is gathered from host arrays and transferred at its step.
-- **PyTorch** (when installed; not a dependency): the same network (``nn.Linear``/``nn.ReLU``,
-  weights ``N(0, 2/n_in)``, zero biases), ``torch.optim.Adam`` with the same α, β₁, β₂, ε, and a
-  ``torch.randperm`` shuffle per epoch; ``--torch-device`` picks CPU or CUDA.
+- **PyTorch** (when installed; not a dependency): :func:`bench.peers.torch_train`, the same
+  network (``nn.Linear``/``nn.ReLU``, weights ``N(0, 2/n_in)``, zero biases),
+  ``torch.optim.Adam`` with the same α, β₁, β₂, ε, and a ``torch.randperm`` shuffle per epoch;
+  ``--torch-device`` picks CPU or CUDA.
 
-All three see the same splits (``dlcourse.data.load_digits(seed=config.seed)``, as deep_mlp
-builds them), the same batch size with the last partial batch kept (dlcourse pads and masks it,
+All see the same splits (``dlcourse.data.load_digits(seed=config.seed)``, as deep_mlp builds
+them), the same batch size with the last partial batch kept (dlcourse pads and masks it,
 the baselines run a smaller batch: the same examples), and after every epoch compute what
 dlcourse's epoch reports: training-set accuracy, dev loss and dev accuracy. Throughput is
 ``epochs · m_train / seconds`` over a whole training run, that evaluation included. The flax
@@ -57,105 +61,19 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 from flax.training import train_state  # noqa: E402
 
+import launch  # noqa: E402
 from bench import timing  # noqa: E402
+from bench.peers import TorchData, torch_train  # noqa: E402
+from bench.sweep_definition import ADAM_EPSILON, check_config  # noqa: E402
 from dlcourse import data, models, train  # noqa: E402
-from experiments import deep_mlp  # noqa: E402
+from dlcourse.cli import load_experiment  # noqa: E402
 
-ADAM_EPSILON = 1e-8  # dlcourse.optim.adam's default, which deep_mlp uses
-
-
-def check_config(config) -> None:
-    """Exits 2 unless the config is one the baselines reproduce (Adam, no dropout)."""
-    problems = []
-    if config.optimizer != "adam":
-        problems.append(f"optimizer={config.optimizer!r} (the baselines implement Adam)")
-    if float(config.keep_prob) != 1.0:
-        problems.append(f"keep_prob={config.keep_prob} (the baselines do not implement dropout)")
-    if problems:
-        print("bench: cannot compare on this config: " + "; ".join(problems), file=sys.stderr)
-        raise SystemExit(2)
+deep_mlp = load_experiment(launch.DEFAULT_CONFIG).module
 
 
 def load_splits(config):
     """The splits ``deep_mlp.build`` trains on."""
     return data.load_digits(seed=config.seed)
-
-
-# ----- PyTorch (optional) ----------------------------------------------------------------------
-
-
-class TorchData:
-    """Training and dev arrays as tensors on one device (float32 inputs, int64 labels)."""
-
-    def __init__(self, torch, device, splits):
-        self.device = device
-        self.x_train = torch.as_tensor(np.asarray(splits.x_train, np.float32), device=device)
-        self.y_train = torch.as_tensor(np.asarray(splits.y_train, np.int64), device=device)
-        self.x_dev = torch.as_tensor(np.asarray(splits.x_dev, np.float32), device=device)
-        self.y_dev = torch.as_tensor(np.asarray(splits.y_dev, np.int64), device=device)
-        self.num_classes = int(splits.num_classes)
-
-
-def torch_network(torch, features: int, hidden: int, layers: int, classes: int, generator):
-    """``[Linear → ReLU] × layers → Linear`` with weights ``N(0, 2/n_in)`` and zero biases."""
-    modules, width = [], features
-    for _ in range(layers):
-        modules += [torch.nn.Linear(width, hidden), torch.nn.ReLU()]
-        width = hidden
-    modules.append(torch.nn.Linear(width, classes))
-    network = torch.nn.Sequential(*modules)
-    with torch.no_grad():
-        for module in network:
-            if isinstance(module, torch.nn.Linear):
-                module.weight.normal_(0.0, math.sqrt(2.0 / module.in_features), generator=generator)
-                module.bias.zero_()
-    return network
-
-
-def torch_train(torch, tensors: TorchData, *, hidden: int, layers: int, epochs: int, batch_size: int,
-                learning_rate: float, beta1: float, beta2: float, l2: float, seed: int) -> dict:
-    """Trains one network; returns ``{'dev_metric': [epochs], 'best_dev_metric', 'diverged'}``.
-
-    Per epoch: a ``torch.randperm`` shuffle (CPU generator seeded with ``seed``), mini-batches of
-    ``batch_size`` (the last one partial), Adam steps on the mean cross-entropy (plus
-    ``(λ/2m) Σ‖W‖²`` when ``l2``), then training accuracy, dev loss and dev accuracy. A
-    non-finite epoch loss marks the run diverged and ends it (dlcourse freezes such a trial).
-    """
-    functional = torch.nn.functional
-    generator = torch.Generator().manual_seed(int(seed))
-    device = tensors.device
-    network = torch_network(torch, tensors.x_train.shape[1], hidden, layers, tensors.num_classes,
-                            generator).to(device)
-    optimizer = torch.optim.Adam(network.parameters(), lr=float(learning_rate),
-                                 betas=(float(beta1), float(beta2)), eps=ADAM_EPSILON)
-    kernels = [p for name, p in network.named_parameters() if name.endswith("weight")]
-    m = tensors.x_train.shape[0]
-    dev_curve, diverged = [], False
-    for _ in range(epochs):
-        order = torch.randperm(m, generator=generator).to(device)
-        total = torch.zeros((), device=device)
-        for start in range(0, m, batch_size):
-            rows = order[start:start + batch_size]
-            loss = functional.cross_entropy(network(tensors.x_train[rows]), tensors.y_train[rows])
-            if l2:
-                loss = loss + l2 / (2.0 * m) * sum((w * w).sum() for w in kernels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach() * rows.shape[0]
-        with torch.no_grad():
-            train_accuracy = (network(tensors.x_train).argmax(1) == tensors.y_train).float().mean()
-            dev_logits = network(tensors.x_dev)
-            dev_loss = functional.cross_entropy(dev_logits, tensors.y_dev)
-            dev_accuracy = (dev_logits.argmax(1) == tensors.y_dev).float().mean()
-        # One device-to-host read per epoch: the row dlcourse's epoch reports.
-        epoch_loss, _, _, dev_value = torch.stack([total / m, train_accuracy, dev_loss, dev_accuracy]).tolist()
-        if not math.isfinite(epoch_loss):
-            diverged = True
-            break
-        dev_curve.append(dev_value)
-    best = max(dev_curve) if dev_curve else float("nan")
-    return {"dev_metric": dev_curve, "best_dev_metric": best, "diverged": diverged}
 
 
 # ----- flax + optax, a Python loop per step ------------------------------------------------------
@@ -236,7 +154,7 @@ class FlaxLoop:
             if not math.isfinite(float(epoch_loss)):
                 break
             dev_curve.append(float(dev_accuracy))
-        return {"dev_metric": dev_curve, "best_dev_metric": max(dev_curve, default=float("nan"))}
+        return {"dev_accuracy": dev_curve, "best_dev_accuracy": max(dev_curve, default=float("nan"))}
 
 
 # ----- the benchmark -------------------------------------------------------------------------------
@@ -294,26 +212,27 @@ def main(argv=None) -> int:
 
     def run_dlcourse():
         out = compiled_train(hparams, key)
-        return float(jax.block_until_ready(out["best_dev_metric"]))
+        return float(jax.block_until_ready(out["best_dev_accuracy"]))
 
     # Diagnostic: deep_mlp's build with the dropout layers left out (same data, optimizer, hparams).
     plain = models.MLP(layer_sizes=(config.hidden,) * config.layers, num_outputs=splits.num_classes,
                        activation="relu", kernel_init="he", dropout=False)
-    plain_trainable = train.classifier(plain, splits, deep_mlp.make_optimizer(config.optimizer),
+    plain_trainable = train.supervised(plain, splits, optimizer=config.optimizer,
+                                       hparams={name: config[name] for name in deep_mlp.NUMERIC},
                                        epochs=config.epochs, batch_size=config.batch_size, loss="softmax",
-                                       hparams={name: config[name] for name in deep_mlp.NUMERIC})
+                                       metrics=("accuracy",))
     compiled_plain = jax.jit(plain_trainable.train).lower(hparams, key).compile()
 
     def run_dlcourse_plain():
         out = compiled_plain(hparams, key)
-        return float(jax.block_until_ready(out["best_dev_metric"]))
+        return float(jax.block_until_ready(out["best_dev_accuracy"]))
 
     def run_dlcourse_epochs():
         state = init(hparams, key)
         best = -math.inf
         for _ in range(config.epochs):
             state, row = compiled_epoch(state, hparams)
-            best = max(best, float(row["dev_metric"]))  # the per-epoch read a progress line makes
+            best = max(best, float(row["dev_accuracy"]))  # the per-epoch read a progress line makes
         return best
 
     flax_loop = FlaxLoop(config, splits)
@@ -328,7 +247,7 @@ def main(argv=None) -> int:
         state = flax_loop.new_state(flax_seed)
         jax.block_until_ready(state)
         start = time.perf_counter()
-        best = flax_loop.train(state, flax_seed)["best_dev_metric"]
+        best = flax_loop.train(state, flax_seed)["best_dev_accuracy"]
         flax_times.append(time.perf_counter() - start)
         return best
 
@@ -348,7 +267,7 @@ def main(argv=None) -> int:
                               beta2=config.beta2, l2=float(config.l2), seed=config.train_seed)
             timing.torch_synchronize(torch, device)
             torch_times.append(time.perf_counter() - start)
-            return out["best_dev_metric"]
+            return out["best_dev_accuracy"]
 
         methods["PyTorch step loop"] = torch_method
 

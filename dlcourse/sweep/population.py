@@ -9,7 +9,7 @@ device count by repeating its last trial, and the results come back replicated o
 
 Each trial under ``vmap`` is independent: a diverged trial freezes its own state
 (:meth:`Trainable.guarded_epoch`) and cannot touch its neighbours. Each trial's PRNG key,
-``fold_in(PRNGKey(seed), trial id)`` (:func:`trial_keys`), is derived inside the program from the
+``fold_in(PRNGKey(seed), trial id)`` (:func:`trial_key`), is derived inside the program from the
 seed and the trial ids, so nothing but the population itself is compiled.
 
 A Trainable built with a data-parallel mesh (``Trainable.mesh``) already spreads every trial's
@@ -57,7 +57,7 @@ def trial_keys(seed: int, trial_ids: Sequence[int]) -> np.ndarray:
     ids = np.asarray(list(trial_ids), dtype=np.uint32)
     if ids.size == 0:
         return np.zeros((0, 2), np.uint32)
-    return np.stack([np.asarray(trial_key(np.uint32(seed), i)) for i in ids])
+    return np.asarray(jax.vmap(lambda i: trial_key(np.uint32(seed), i))(ids))
 
 
 def stack_hparams(trainable: Trainable, values: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:

@@ -20,7 +20,6 @@ from typing import Any, Callable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from dlcourse.data.batching import sequential_batches
 from dlcourse.data.examples import Examples
@@ -74,7 +73,7 @@ def figures(stats: Mapping[str, Any], metrics: Sequence[Metric], prefix: str) ->
 
 
 def evaluator(examples: Examples, forward: Forward, loss_terms: LossTerms, metrics: Sequence[Metric], *,
-              batch_size: int, mesh=None, prefix: str = "dev", limit: int | None = None
+              batch_size: int, mesh=None, prefix: str = "dev"
               ) -> Callable[[Any, Any, Mapping[str, jax.Array]], dict[str, jax.Array]]:
     """``(params, model_state, hparams) -> {prefix_loss, prefix_<metric>, ...}`` over ``examples``.
 
@@ -86,10 +85,7 @@ def evaluator(examples: Examples, forward: Forward, loss_terms: LossTerms, metri
       batch_size: rows per evaluation batch (rounded up to split evenly over the mesh devices).
       mesh: optional data-parallel mesh.
       prefix: names the figures, e.g. ``dev_accuracy``.
-      limit: evaluate only the first ``limit`` rows (e.g. a cheap estimate of the initial loss).
     """
-    if limit is not None:
-        examples = jax.tree.map(lambda a: np.asarray(a)[:limit], examples)
     devices = parallel.data_axis_size(mesh)
     (inputs, targets, data_mask), example_mask = sequential_batches(
         (examples.inputs, examples.targets, examples.mask), batch_size, multiple_of=devices)

@@ -25,9 +25,10 @@ mini-batches (:mod:`dlcourse.train.evaluation`) and reports
   whole training and dev splits after the epoch (no L2 term in ``dev_loss``).
 
 The :class:`Trainable` also gives ``test`` (the test split's loss and metrics, when the data has
-one), ``predict`` (the dev split's true and predicted classes, for a classifier with one label per
-example), and ``initial_loss`` (the loss of the fresh model on the first evaluation batch of the
-training split, L2 term included: the reference of the explosion rule).
+one) and ``predict`` (the dev split's true and predicted classes, for a classifier with one label
+per example). Each row also carries ``start_loss``, the cost of the epoch's first mini-batch before
+its first step (in the first epoch: the loss at initialization, L2 term included), which the
+divergence rule measures explosions against.
 
 Models. Any Linen module called as ``apply(variables, inputs, ...)``; the keywords it declares
 among ``train`` (bool), ``keep_prob`` (traced) and ``mask`` (``[B]``, 1 for a real example; for
@@ -63,7 +64,7 @@ from dlcourse.metrics import Metric
 from dlcourse.metrics import metric as named_metric
 from dlcourse.train import parallel
 from dlcourse.train.evaluation import element_weights, evaluator, predictor, weighted_sum
-from dlcourse.train.trainable import KNOWN_DOMAINS, Hparams, Trainable
+from dlcourse.train.trainable import KNOWN_DOMAINS, START_LOSS, Hparams, Trainable
 
 
 class TrainState(NamedTuple):
@@ -303,8 +304,6 @@ def supervised(
                              mesh=mesh, prefix="dev")
     evaluate_train_split = evaluator(dataset.train, forward, loss_terms, metric_list,
                                      batch_size=eval_batch_size, mesh=mesh, prefix="train")
-    evaluate_first_batch = evaluator(dataset.train, forward, loss_terms, (), batch_size=eval_batch_size,
-                                     mesh=mesh, prefix="initial", limit=eval_batch_size)
 
     def epoch(state: TrainState, hparams: Hparams):
         next_key, shuffle_key, step_key = jax.random.split(state.key, 3)
@@ -335,17 +334,13 @@ def supervised(
         carry = (state.params, state.model_state, state.opt_state, state.step)
         xs = (batches.x, batches.y, batches.mask, jnp.arange(steps))
         (params, model_state, opt_state, step), (costs, counts) = jax.lax.scan(train_step, carry, xs)
-        row = {"train_loss": jnp.sum(costs * counts) / jnp.sum(counts)}
+        row = {"train_loss": jnp.sum(costs * counts) / jnp.sum(counts), START_LOSS: costs[0]}
         if evaluate_train:
             row.update({k: v for k, v in evaluate_train_split(params, model_state, hparams).items()
                         if k != "train_loss"})
         row.update(evaluate_dev(params, model_state, hparams))
         new_state = parallel.replicate(TrainState(params, model_state, opt_state, next_key, step), mesh)
         return new_state, {k: jnp.asarray(v, jnp.float32) for k, v in row.items()}
-
-    def initial_loss(state: TrainState, hparams: Hparams) -> jax.Array:
-        return (evaluate_first_batch(state.params, state.model_state, hparams)["initial_loss"]
-                + penalty(state.params, hparams))
 
     test = None
     if dataset.test is not None:
@@ -366,4 +361,4 @@ def supervised(
     domains = {name: KNOWN_DOMAINS[name] for name in numeric if name in KNOWN_DOMAINS}
     return Trainable(init=init, epoch=epoch, epochs=epochs, hparams=numeric, metrics=metric_list,
                      predict=predict, domains=domains, unread=unread_reasons, test=test,
-                     initial_loss=initial_loss, mesh=mesh)
+                     mesh=mesh)

@@ -20,16 +20,24 @@ Optional parts: ``predict`` (the dev set's true and predicted classes, for error
 ``test`` (the test split's loss and metrics of a final state), ``domains`` (the values each numeric
 hyperparameter may take), ``unread`` (numeric hyperparameters of the experiment that this
 structure does not read, e.g. β₁ under plain SGD: sweeping or setting one would vary nothing, so it
-is refused), ``initial_loss`` and ``mesh``.
+is refused) and ``mesh``. A row may also hold ``"start_loss"``: the loss of the state the epoch
+started from, on its first mini-batch (so the first epoch's is the loss at initialization); the
+divergence rule reads it and it is not kept as a curve.
 
 **Divergence.** A trial has *diverged* once an epoch's row holds a NaN or ±inf (the training
 loss, a metric, or e.g. ``dev_loss``, which turns NaN when the epoch's last step made the parameters
 NaN although the epoch's mean training loss is finite), or once it *explodes*: its training loss
 exceeds ``divergence_factor`` (default :data:`DIVERGENCE_FACTOR` = 100) times the loss at
-initialization (``initial_loss``; without one, the first epoch's training loss), while that
-reference is positive. A loss of 1e11 at chance accuracy is an explosion, not a result. From the
+initialization (the first epoch's ``start_loss``; without one, the first epoch's training loss),
+while that reference is positive. A loss of 1e11 at chance accuracy is an explosion, not a result. From the
 diverging epoch on, the state before it is kept and the rows report NaN. Under ``vmap`` this
 touches only that trial.
+
+**Random streams.** Keys are JAX's default threefry keys (a lesson: ``jax.random.key(train_seed)``;
+a sweep's trial: ``fold_in(PRNGKey(seed), trial id)``), whose bits are the same under ``vmap`` as
+for each key alone — a population equals its trials run alone — and across backends. (JAX's
+cheaper-to-compile ``"rbg"`` keys draw a whole vmapped batch from its first key, so trials would
+depend on their neighbours; they are not used.)
 """
 
 from __future__ import annotations
@@ -48,6 +56,8 @@ Row = dict[str, jax.Array]
 
 #: A trial whose training loss rises above this many times its initial loss has diverged.
 DIVERGENCE_FACTOR = 100.0
+#: The row key of the loss an epoch started from (see the module docstring); not a curve.
+START_LOSS = "start_loss"
 
 
 class Interval(NamedTuple):
@@ -112,8 +122,6 @@ class Trainable(NamedTuple):
       unread: optional ``{name: reason}``: numeric hyperparameters of the experiment that this
         structure does not read (see the module docstring).
       test: optional ``(state, hparams) -> {"test_loss": …, "test_<name>": …}``; pure.
-      initial_loss: optional ``(state, hparams) -> scalar``: the loss of the freshly initialized
-        state, the reference of the explosion rule.
       mesh: the data-parallel mesh the functions shard their batches over, if any (a population
         of such a Trainable runs on that mesh's devices).
       divergence_factor: the explosion limit (see the module docstring).
@@ -128,7 +136,6 @@ class Trainable(NamedTuple):
     domains: Mapping[str, Interval] | None = None
     unread: Mapping[str, str] | None = None
     test: Callable[[State, Hparams], Row] | None = None
-    initial_loss: Callable[[State, Hparams], jax.Array] | None = None
     mesh: Any = None
     divergence_factor: float = DIVERGENCE_FACTOR
 
@@ -162,12 +169,9 @@ class Trainable(NamedTuple):
                 raise ValueError(f"{name}={value!r} is outside {name}'s domain {domain}")
 
     def start(self, hparams: Hparams, key: jax.Array) -> tuple[State, Guard]:
-        """``init`` and the guard of a fresh run (the reference loss measured when possible)."""
-        state = self.init(hparams, key)
-        reference = (jnp.asarray(jnp.nan, jnp.float32) if self.initial_loss is None
-                     else jnp.asarray(self.initial_loss(state, hparams), jnp.float32))
+        """``init`` and the guard of a fresh run (its reference loss not known yet)."""
         false = jnp.asarray(False)
-        return state, Guard(false, false, reference)
+        return self.init(hparams, key), Guard(false, false, jnp.asarray(jnp.nan, jnp.float32))
 
     def guarded_epoch(self, state: State, guard: Guard, hparams: Hparams) -> tuple[State, Guard, Row]:
         """One epoch that keeps the old state, and reports NaN, once the trial has diverged.
@@ -176,13 +180,16 @@ class Trainable(NamedTuple):
         becomes True (then the state before the epoch is kept).
         """
         new_state, row = self.epoch(state, hparams)
+        row = dict(row)
+        start_loss = row.pop(START_LOSS, None)
         required = ("train_loss", f"dev_{self.objective.name}")
         missing = [k for k in required if k not in row]
         if missing:
             raise ValueError(f"Trainable.epoch must report {required}; missing {missing}")
         loss = jnp.asarray(row["train_loss"], jnp.float32)
         finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in row.values()]))
-        reference = jnp.where(jnp.isnan(guard.reference_loss), loss, guard.reference_loss)
+        first = loss if start_loss is None else jnp.asarray(start_loss, jnp.float32)
+        reference = jnp.where(jnp.isnan(guard.reference_loss), first, guard.reference_loss)
         explodes = finite & (reference > 0) & (loss > self.divergence_factor * reference)
         diverged = guard.diverged | ~finite | explodes
         exploded = guard.exploded | (~guard.diverged & explodes)

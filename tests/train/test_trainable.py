@@ -60,7 +60,8 @@ def test_a_non_finite_value_anywhere_in_the_row_marks_the_trial_diverged():
 
 
 def _loss_curve_trainable(losses, initial_loss=None, factor=100.0):
-    """A Trainable whose epochs report the given training losses (and dev accuracy 0.5)."""
+    """A Trainable whose epochs report the given training losses (and dev accuracy 0.5); with
+    ``initial_loss``, its rows report the loss each epoch started from (the first: that one)."""
     import jax.numpy as jnp
 
     from dlcourse.train import Trainable
@@ -71,11 +72,12 @@ def _loss_curve_trainable(losses, initial_loss=None, factor=100.0):
         return jnp.zeros((), jnp.int32)
 
     def epoch(state, hparams):
-        return state + 1, {"train_loss": table[state], "dev_accuracy": jnp.float32(0.5)}
+        row = {"train_loss": table[state], "dev_accuracy": jnp.float32(0.5)}
+        if initial_loss is not None:
+            row["start_loss"] = jnp.where(state == 0, jnp.float32(initial_loss), table[state - 1])
+        return state + 1, row
 
-    return Trainable(init, epoch, epochs=len(losses), hparams={},
-                     initial_loss=None if initial_loss is None else (lambda state, hparams: jnp.float32(initial_loss)),
-                     divergence_factor=factor)
+    return Trainable(init, epoch, epochs=len(losses), hparams={}, divergence_factor=factor)
 
 
 def test_a_loss_above_the_factor_times_its_initial_value_is_an_explosion():
@@ -85,6 +87,7 @@ def test_a_loss_above_the_factor_times_its_initial_value_is_an_explosion():
     blown = jax.jit(_loss_curve_trainable([2.0, 50.0, 231.0, 1.0], initial_loss=2.3).train)({}, None)
     assert bool(blown["diverged"]) and bool(blown["exploded"]) and int(blown["epochs_run"]) == 2
     assert np.isnan(np.asarray(blown["train_loss"])[2:]).all()      # the exploding epoch and later: NaN
+    assert "start_loss" not in blown                                 # read by the rule, not a curve
     # Without an initial loss, the first epoch's loss is the reference; the factor is the Trainable's.
     first = jax.jit(_loss_curve_trainable([1e11, 1e12], factor=5.0).train)({}, None)
     assert bool(first["exploded"]) and int(first["epochs_run"]) == 1
