@@ -37,6 +37,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from dlcourse.train.compilation import compile_lowered
 from dlcourse.train.trainable import Trainable
 
 __all__ = ["Population", "trial_key", "trial_keys", "plan_chunks", "stack_hparams", "device_memory_bytes",
@@ -190,7 +191,7 @@ class Population:
         """Compiles the program for ``size`` trials (once; timed in :attr:`compile_seconds`)."""
         if size not in self._compiled:
             start = time.perf_counter()
-            self._compiled[size] = self._train.lower(*self._shapes(size)).compile()
+            self._compiled[size] = compile_lowered(self._train.lower(*self._shapes(size)), self.devices[0].platform)
             self.compile_seconds[size] = time.perf_counter() - start
         return self._compiled[size]
 

@@ -29,5 +29,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "TrainingCheckpoints": "checkpoint",
     "format_progress": "reporting", "plot_learning_curve": "reporting", "plot_comparison": "reporting",
     "read_metrics": "reporting",
+    "compile_lowered": "compilation", "compiler_options": "compilation",
     "train_trial": "trial", "TrialResult": "trial", "compare": "trial", "train_together": "trial",
 })

@@ -24,6 +24,7 @@ import numpy as np
 
 from dlcourse.train import distributed, reporting
 from dlcourse.train.checkpoint import TrainingCheckpoints
+from dlcourse.train.compilation import compile_lowered
 from dlcourse.train.trainable import Guard, Trainable, summarize
 
 CHECKPOINT_DIR = "checkpoints"
@@ -119,9 +120,9 @@ def babysit(
     metrics_path = None if workdir is None else os.path.join(workdir, reporting.METRICS_FILE)
 
     compile_start = time.perf_counter()
-    start = jax.jit(trainable.start).lower(values, key).compile()
+    start = compile_lowered(jax.jit(trainable.start).lower(values, key))
     state, guard = start(values, key)
-    epoch_fn = jax.jit(trainable.guarded_epoch).lower(state, guard, values).compile()
+    epoch_fn = compile_lowered(jax.jit(trainable.guarded_epoch).lower(state, guard, values))
     if on_compiled is not None:
         on_compiled(time.perf_counter() - compile_start)
     rows: list[dict[str, float]] = []

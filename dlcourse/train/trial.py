@@ -27,6 +27,7 @@ import numpy as np
 from dlcourse.train import reporting
 from dlcourse.train.babysitting import babysit as babysit_run
 from dlcourse.train.babysitting import complete_hparams
+from dlcourse.train.compilation import compile_lowered
 from dlcourse.train.trainable import Trainable
 
 
@@ -108,14 +109,15 @@ def train_trial(
                                      checkpoint_every=max(1, trainable.epochs // 4), on_epoch=on_epoch,
                                      on_compiled=compiled, config=config, identity=identity)
         compile_test = time.perf_counter()
-        test = {} if trainable.test is None else jax.jit(trainable.test).lower(state, values).compile()(state, values)
+        test = {} if trainable.test is None else compile_lowered(jax.jit(trainable.test).lower(state, values))(
+            state, values)
         compile_seconds = compile_seconds[0] + (time.perf_counter() - compile_test if trainable.test else 0.0)
     else:
         def run(values, key):
             state, metrics = trainable.train_with_state(values, key)
             return metrics, ({} if trainable.test is None else trainable.test(state, values))
 
-        program = jax.jit(run).lower(values, key).compile()
+        program = compile_lowered(jax.jit(run).lower(values, key))
         compile_seconds = time.perf_counter() - start
         if on_compiled is not None:
             on_compiled(compile_seconds)
@@ -152,7 +154,7 @@ def train_together(trainable: Trainable, cases: Sequence[Mapping[str, float]], *
 
     start = time.perf_counter()
     key = jax.random.key(seed)
-    program = jax.jit(jax.vmap(one, in_axes=(0, None))).lower(stacked, key).compile()
+    program = compile_lowered(jax.jit(jax.vmap(one, in_axes=(0, None))).lower(stacked, key))
     compile_seconds = time.perf_counter() - start
     metrics, test = jax.block_until_ready(program(stacked, key))
     seconds = time.perf_counter() - start
