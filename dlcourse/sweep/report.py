@@ -105,7 +105,7 @@ def axis_plots(records: Sequence[Mapping], spaces: Mapping[str, Space], path: st
     point per trial; log x-axis for log-scale spaces (1 − β on the x-axis for ``1-log``);
     diverged trials as red crosses on the worst edge. Writes a PNG to ``path``."""
     from dlcourse.sweep.spaces import OneMinusLogUniform
-    from dlcourse.train.reporting import figure, save_figure
+    from dlcourse.train.reporting import figure, log_axis, place_axes, save_figure
 
     keys = list(spaces)
     if not keys:
@@ -130,9 +130,8 @@ def axis_plots(records: Sequence[Mapping], spaces: Mapping[str, Space], path: st
             x_of = lambda v: position.get(v, len(options))  # noqa: E731
             axes.set_xticks(range(len(options)), [str(o) for o in options])
         if space.log_scale:
-            from matplotlib.ticker import NullFormatter
             axes.set_xscale("log")
-            axes.xaxis.set_minor_formatter(NullFormatter())
+            log_axis(axes.xaxis)
             axes.set_xlim(space.low / 1.25, space.high * 1.25)  # the whole searched range
             axes.set_autoscalex_on(False)
         elif hasattr(space, "low"):
@@ -151,13 +150,13 @@ def axis_plots(records: Sequence[Mapping], spaces: Mapping[str, Space], path: st
         axes.grid(alpha=0.3)
         if index == 0 and bad:
             axes.legend(fontsize=7)
-    fig.tight_layout()
+    place_axes(fig, wspace=0.35, hspace=0.45)
     save_figure(fig, path)
 
 
 def learning_curves(records: Sequence[Mapping], objective, path: str, top: int = 5) -> None:
     """Training cost and dev objective per epoch of the ``top`` best trials; writes a PNG."""
-    from dlcourse.train.reporting import figure, save_figure
+    from dlcourse.train.reporting import figure, log_axis, place_axes, save_figure
 
     best = ranked(records, objective)[:top]
     fig = figure(10, 3.8)
@@ -174,13 +173,14 @@ def learning_curves(records: Sequence[Mapping], objective, path: str, top: int =
     loss_axes.set_xlabel("epoch")
     loss_axes.set_ylabel("training cost")
     loss_axes.set_yscale("log")
+    log_axis(loss_axes.yaxis)
     dev_axes.set_xlabel("epoch")
     dev_axes.set_ylabel(f"dev {objective.name}")
     for axes in (loss_axes, dev_axes):
         axes.grid(alpha=0.3)
     if best:
         dev_axes.legend(fontsize=8)
-    fig.tight_layout()
+    place_axes(fig, wspace=0.25)
     save_figure(fig, path)
 
 

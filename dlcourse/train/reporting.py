@@ -137,6 +137,22 @@ def figure(width: float, height: float):
     return result
 
 
+def place_axes(fig, *, left: float = 0.75, right: float = 0.2, bottom: float = 0.55, top: float = 0.35,
+               wspace: float = 0.3, hspace: float = 0.5) -> None:
+    """Fixed margins in inches (and gaps as fractions of an axes) instead of ``tight_layout``,
+    which measures every tick label and took over half of a report's drawing time."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
+                        wspace=wspace, hspace=hspace)
+
+
+def log_axis(axis) -> None:
+    """A log-scaled axis with major ticks only (minor ticks of a log axis are many and slow to draw)."""
+    from matplotlib.ticker import NullLocator
+
+    axis.set_minor_locator(NullLocator())
+
+
 def save_figure(fig, path: str | os.PathLike) -> None:
     """Writes ``fig`` as a PNG at ``path``, atomically (:func:`write_atomically`)."""
     write_atomically(path, lambda f: fig.savefig(f, format="png"), binary=True)
@@ -158,7 +174,7 @@ def plot_learning_curve(rows: Sequence[Mapping[str, float]], path: str | os.Path
         axes.set_title(title)
     axes.grid(True, alpha=0.3)
     axes.legend()
-    fig.tight_layout()
+    place_axes(fig)
     save_figure(fig, path)
 
 
@@ -174,7 +190,7 @@ def plot_comparison(path: str | os.PathLike, curves: Mapping[str, Mapping[str, S
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
     axes.legend()
-    fig.tight_layout()
+    place_axes(fig)
     save_figure(fig, path)
 
 
