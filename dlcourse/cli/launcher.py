@@ -301,10 +301,11 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
                 if _report_finished(store, identity, values, spaces, workdir, config_path, overrides, label):
                     return 0
 
-        from dlcourse.cli import compilation_cache
+        from dlcourse.cli import compilation_cache, host_devices
         from dlcourse.train import distributed
 
         compilation_cache.enable(values.compilation_cache)
+        host_devices.use_every_core()
         distributed.initialize(values.coordinator_address, values.num_processes, values.process_id)
         import jax
 

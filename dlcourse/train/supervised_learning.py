@@ -56,6 +56,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from dlcourse import losses, optim
 from dlcourse.data.batching import num_steps, shuffled_batches
@@ -234,7 +235,8 @@ def supervised(
     unread_reasons = dict(unread or {})
     make_optimizer = _optimizer_factory(optimizer, numeric, unread_reasons, learning_rate_schedule,
                                         optimizer_options)
-    train_split = jax.tree.map(jnp.asarray, dataset.train)
+    # Host arrays: constants of the compiled programs, converted by nothing eager (no compile here).
+    train_split = jax.tree.map(np.asarray, dataset.train)
 
     accepted = _accepted_keywords(model)
     if "keep_prob" in numeric and "keep_prob" not in accepted:
@@ -251,9 +253,9 @@ def supervised(
             kwargs["mask"] = mask
         return kwargs
 
-    default_values = {k: jnp.asarray(v, jnp.float32) for k, v in numeric.items()}
-    probe = jax.eval_shape(lambda k: model.init({"params": k, "dropout": k}, sample,
-                                                **keywords(default_values, False)), jax.random.key(0))
+    default_values = {k: np.float32(v) for k, v in numeric.items()}
+    probe = jax.eval_shape(lambda: model.init({"params": jax.random.key(0), "dropout": jax.random.key(0)}, sample,
+                                              **keywords(default_values, False)))
     state_collections = sorted(c for c in probe if c != "params")
     net = _with_batch_axis(model, mesh, bool(state_collections))
 
@@ -262,7 +264,7 @@ def supervised(
 
     # The shape of one example's loss terms: () per example, (T,) per token, (H, W) per pixel.
     element_shape = tuple(jax.eval_shape(
-        lambda params, model_state: loss_terms(forward(params, model_state, default_values, sample, jnp.ones((1,))),
+        lambda params, model_state: loss_terms(forward(params, model_state, default_values, sample, np.ones((1,))),
                                                jax.tree.map(lambda a: a[:1], train_split.targets)),
         probe["params"], {c: probe[c] for c in state_collections}).shape[1:])
 

@@ -147,3 +147,17 @@ def test_bad_structural_values_raise_value_error():
         lesson("initialization").build(configured(lesson("initialization"), init="orthogonal"))
     with pytest.raises(ValueError, match="model"):
         lesson("softmax").build(configured(lesson("softmax"), model="cnn"))
+
+
+def test_a_sweep_of_deep_mlp_compiles_one_program_per_structural_group_and_nothing_else():
+    """Building the experiment (data, model probes) and deriving the trials' keys compile nothing:
+    two structural groups, two XLA programs."""
+    from dlcourse.sweep import parse_spec, run_sweep
+    from tests.compilations import count_compilations
+
+    deep_mlp = lesson("deep_mlp")
+    config = configured(deep_mlp, epochs=1)
+    spaces = parse_spec("learning_rate=log(1e-3,1e-1),hidden=choice(8,16)")
+    with count_compilations() as compiled:
+        records = run_sweep(deep_mlp.build, config, spaces, search="grid", trials=4, seed=0)
+    assert len(records) == 4 and len(compiled) == 2
