@@ -53,12 +53,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import flax.linen as nn  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
+from bench.flax_mlp import FlaxMLP  # noqa: E402
 from dlcourse.data import load_digits  # noqa: E402
 from dlcourse.sweep.search import sample_round  # noqa: E402
 from dlcourse.sweep.spec import load_sweep  # noqa: E402
@@ -66,21 +66,6 @@ from dlcourse.sweep.spec import load_sweep  # noqa: E402
 #: launch.DEFAULT_SWEEP when this was written; bench/sweep.py always passes the spec it measures.
 DEFAULT_SWEEP = "learning_rate=log(1e-4,1),beta1=1-log(1e-3,1e-1)"
 ADAM_EPSILON = 1e-8
-
-
-class MultilayerPerceptron(nn.Module):
-    """``[Dense → ReLU] × layers → Dense`` with He (untruncated normal) kernels and zero biases."""
-
-    hidden: int
-    layers: int
-    classes: int
-
-    @nn.compact
-    def __call__(self, x):
-        he = nn.initializers.variance_scaling(2.0, "fan_in", "normal")
-        for _ in range(self.layers):
-            x = nn.relu(nn.Dense(self.hidden, kernel_init=he)(x))
-        return nn.Dense(self.classes, kernel_init=he)(x)
 
 
 def make_train(splits, *, hidden: int, layers: int, epochs: int, batch_size: int, beta2: float):
@@ -93,7 +78,7 @@ def make_train(splits, *, hidden: int, layers: int, epochs: int, batch_size: int
     steps = math.ceil(m / batch_size)
     padded = steps * batch_size
     weights = (jnp.arange(padded) < m).astype(jnp.float32).reshape(steps, batch_size)
-    model = MultilayerPerceptron(hidden, layers, int(splits.num_classes))
+    model = FlaxMLP(hidden, layers, int(splits.num_classes))
 
     def loss_function(params, x, y, w):
         logits = model.apply({"params": params}, x)

@@ -54,7 +54,6 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import flax  # noqa: E402
-import flax.linen as nn  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -63,6 +62,7 @@ from flax.training import train_state  # noqa: E402
 
 import launch  # noqa: E402
 from bench import timing  # noqa: E402
+from bench.flax_mlp import FlaxMLP  # noqa: E402
 from bench.peers import TorchData, torch_train  # noqa: E402
 from bench.sweep_definition import ADAM_EPSILON, check_config  # noqa: E402
 from dlcourse import data, models, train  # noqa: E402
@@ -77,21 +77,6 @@ def load_splits(config):
 
 
 # ----- flax + optax, a Python loop per step ------------------------------------------------------
-
-
-class FlaxMLP(nn.Module):
-    """``[Dense → ReLU] × layers → Dense`` with He (untruncated normal) kernels, zero biases."""
-
-    hidden: int
-    layers: int
-    classes: int
-
-    @nn.compact
-    def __call__(self, x):
-        he = nn.initializers.variance_scaling(2.0, "fan_in", "normal")
-        for _ in range(self.layers):
-            x = nn.relu(nn.Dense(self.hidden, kernel_init=he)(x))
-        return nn.Dense(self.classes, kernel_init=he)(x)
 
 
 class FlaxLoop:
