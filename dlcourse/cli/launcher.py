@@ -208,6 +208,8 @@ def _report(records, spaces, objective, values, workdir: str, config_path: str, 
         report.learning_curves(records, objective, os.path.join(workdir, "learning_curves.png"))
     say(f"\nplots: {', '.join(os.path.join(workdir, n) for n in names)}")
     ranked = report.ranked(records, objective)
+    if ranked and values.trials * values.rounds == 1:
+        return  # the sweep was that one trial, babysat: its command is the one just run
     if ranked:
         say("best trial, alone:\n  " + report.reproduce_command(ranked[0], config_path, values.seed, workdir,
                                                                 overrides))
