@@ -326,8 +326,10 @@ def test_the_printed_best_trial_command_works_when_pasted(launch, tmp_path, caps
     out = capsys.readouterr().out
     command = out.split("best trial, alone:\n")[1].strip()
     assert f"--workdir={workdir}/best-trial-" in command
+    config = command.split("--config=")[1].split()[0]
+    assert os.path.abspath(config) == TOY                       # the path as seen from where launch.py ran
     result = subprocess.run(command.replace("python launch.py", f"{sys.executable} {LAUNCH}", 1), shell=True,
-                            cwd=str(tmp_path), env=_env(), capture_output=True, text=True, timeout=240)
+                            cwd=os.getcwd(), env=_env(), capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr
     assert "epoch 3/3" in result.stdout and "compiled in" in result.stdout
     trial = int(command.split("--trial_id=")[1].split()[0])

@@ -211,8 +211,9 @@ def _report(records, spaces, objective, values, workdir: str, config_path: str, 
     if ranked and values.trials * values.rounds == 1:
         return  # the sweep was that one trial, babysat: its command is the one just run
     if ranked:
-        say("best trial, alone:\n  " + report.reproduce_command(ranked[0], config_path, values.seed, workdir,
-                                                                overrides))
+        relative = os.path.relpath(config_path)
+        shown = config_path if relative.startswith("..") else relative
+        say("best trial, alone:\n  " + report.reproduce_command(ranked[0], shown, values.seed, workdir, overrides))
     else:
         say("no trial finished without diverging; try smaller learning rates")
 
