@@ -2,14 +2,14 @@
 
 ``launch.py`` defines its flags and calls :func:`main`; everything else happens here:
 
-1. **Input.** ``--experiment=NAME`` is shorthand for ``--config=<experiments folder>/NAME.py``; the
-   config file is an experiment (``get_config`` and ``build``) loaded from its path
-   (:mod:`dlcourse.cli.experiments`). Flags and ``--config.KEY=VALUE`` overrides are parsed with
-   one-line errors (:mod:`dlcourse.cli.arguments`), the sweep spec is parsed, the experiment is
-   built, every config value is checked against its hyperparameter's domain, structural values
-   of the spec are built once each, an override or sweep of a hyperparameter the structure does
-   not read is refused, and a sweep whose records would not fit in memory is refused — all
-   before anything is written.
+1. **Input** (the checks are in :mod:`dlcourse.cli.sweep_input`). ``--experiment=NAME`` is short
+   for ``--config=<experiments folder>/NAME.py``; the config file is an experiment (``get_config``
+   and ``build``) loaded from its path (:mod:`dlcourse.cli.experiments`). Flags and
+   ``--config.KEY=VALUE`` overrides are parsed with one-line errors (:mod:`dlcourse.cli.arguments`),
+   the sweep spec is parsed, the experiment is built, every config value is checked against its
+   hyperparameter's domain, structural values of the spec are built once each, an override or sweep
+   of a hyperparameter the structure does not read is refused, and a sweep whose records would not
+   fit in memory is refused — all before anything is written.
 2. **Resume protocol** (:class:`dlcourse.sweep.Store`). The workdir is locked (one writer); its
    identity — settings, experiment source, config defaults, dlcourse's code — must match the
    stored one, or the run is refused naming what differs, unless ``--start_over`` discards it.
@@ -25,7 +25,6 @@ Ctrl-C stops with a line saying how to resume (exit 130); see :mod:`dlcourse.cli
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
@@ -37,13 +36,18 @@ from dlcourse.cli import arguments
 from dlcourse.cli.errors import UsageError, guarded
 from dlcourse.cli.experiments import Experiment, call_build, call_get_config, load_experiment
 from dlcourse.cli.lesson import check_unread_overrides, say
+from dlcourse.cli.sweep_input import (
+    check_flags,
+    check_record_memory,
+    check_structural_values,
+    check_workdir,
+    planned_trials,
+)
 
 __all__ = ["main", "CRASH_ENV"]
 
 #: Test hook: exit abruptly (as if killed) after this many newly recorded chunks.
 CRASH_ENV = "DLCOURSE_SWEEP_CRASH_AFTER_CHUNKS"
-#: Share of physical memory the trial records of one sweep may take.
-RECORD_MEMORY_FRACTION = 0.5
 
 
 def _normalize_argv(argv: Sequence[str], experiments_folder: str, default_config: str) -> tuple[list[str], str]:
@@ -74,84 +78,6 @@ def _normalize_argv(argv: Sequence[str], experiments_folder: str, default_config
     if config is None:
         config = default_config
     return out, config
-
-
-def _check_flags(values) -> None:
-    from dlcourse.sweep.search import SEARCH_METHODS
-
-    checks = [
-        (values.trials >= 1, f"--trials must be >= 1, got {values.trials}"),
-        (values.rounds >= 1, f"--rounds must be >= 1, got {values.rounds}"),
-        (not (values.trials == 1 and (values.num_processes or 1) > 1),
-         "--trials=1 (babysitting one model with checkpoints) runs in one process; drop --num_processes "
-         "or sweep more trials"),
-        (values.chunk is None or values.chunk >= 1, f"--chunk must be >= 1, got {values.chunk}"),
-        (0 <= values.seed < 2 ** 32, f"--seed must be in [0, 2**32), got {values.seed}"),
-        (values.trial_id >= 0, f"--trial_id must be >= 0, got {values.trial_id}"),
-        (values.trial_id + values.trials * values.rounds <= 2 ** 32,
-         f"--trial_id={values.trial_id} + --trials x --rounds ({values.trials * values.rounds}) exceeds 2**32: "
-         f"trial ids must fit in 32 bits"),
-        (values.search in SEARCH_METHODS, f"--search must be one of {', '.join(SEARCH_METHODS)}, got "
-                                          f"{values.search!r}"),
-        (values.human_error is None or 0 <= values.human_error <= 1,
-         f"--human_error must be a fraction in [0, 1], got {values.human_error}"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise UsageError(message)
-
-
-def _check_workdir(workdir: str) -> None:
-    """The workdir is a folder or can be made one: no regular file on its path."""
-    path = os.path.abspath(workdir)
-    while True:
-        if os.path.exists(path):
-            if not os.path.isdir(path):
-                what = "is" if path == os.path.abspath(workdir) else f"is inside {path}, which is"
-                raise UsageError(f"--workdir={workdir} {what} a file, not a directory")
-            return
-        parent = os.path.dirname(path)
-        if parent == path:
-            return
-        path = parent
-
-
-def planned_trials(spaces, search: str, trials: int, rounds: int) -> int:
-    """How many trials the sweep runs: ``trials`` per round (a grid: its points) times ``rounds``."""
-    from dlcourse.sweep.search import grid_shape
-
-    per_round = math.prod(grid_shape(spaces, trials)) if search == "grid" and spaces else trials
-    return per_round * rounds
-
-
-def _check_record_memory(total: int, trainable) -> None:
-    """Refuses a sweep whose records (kept in memory while it runs) would not fit."""
-    curves = 2 + 2 * len(trainable.metrics) + 1
-    per_record = 3 * (2048 + 32 * curves * trainable.epochs)   # JSON text, and Python's objects
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    budget = RECORD_MEMORY_FRACTION * physical
-    if total * per_record > budget:
-        raise UsageError(f"{total} trials would keep about {total * per_record / 1e9:.3g} GB of records in memory "
-                         f"(this machine has {physical / 1e9:.3g} GB); at most {int(budget // per_record)} trials "
-                         f"fit: lower --trials or --rounds")
-
-
-def _check_structural_values(experiment: Experiment, config, structural_spaces) -> None:
-    """Builds the experiment with each structural value of the spec (every option of a choice,
-    both ends of an integer range), so a value the builder rejects is refused before anything
-    is written."""
-    from dlcourse.sweep import Choice, IntRange, structural_config
-
-    for key, space in structural_spaces.items():
-        options = list(space.options) if isinstance(space, Choice) else (
-            [space.low, space.high] if isinstance(space, IntRange) else [])
-        for value in options:
-            if value == config[key]:
-                continue  # the config's own value was built already
-            try:
-                call_build(experiment.name, experiment.build, structural_config(config, {key: value}))
-            except UsageError as error:
-                raise UsageError(f"--sweep: {key}={value} ({space.spec()}) cannot be built: {error}") from None
 
 
 def _identity(experiment: Experiment, defaults, values, spaces, overrides) -> dict:
@@ -281,7 +207,7 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
         values = arguments.parse(args, define_flags, doc)
         if values is None:
             return 0
-        _check_flags(values)
+        check_flags(values)
         from dlcourse.sweep.spec import format_spec, load_sweep
 
         spaces = load_sweep(values.sweep)
@@ -291,7 +217,7 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
             raise UsageError(f"{both[0]} is both swept (--sweep) and set (--config.{both[0]}); choose one")
         label = experiment.name
         workdir = values.workdir or os.path.join("runs", f"{label}-{values.search}-{values.seed}")
-        _check_workdir(workdir)
+        check_workdir(workdir)
         state["workdir"] = workdir
         from dlcourse.sweep.store import Objective, Store
         from dlcourse.workdir import WorkdirLock
@@ -320,7 +246,7 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
         check_unread_overrides(trainable, overrides)
         trainable.check_hparams()
         _, structural = classify_keys(spaces, trainable, config)
-        _check_structural_values(experiment, config, {key: spaces[key] for key in structural})
+        check_structural_values(experiment, config, {key: spaces[key] for key in structural})
         if values.error_analysis and trainable.predict is None:
             raise UsageError(f"--error_analysis: experiment {label!r} gives no predictions (its Trainable has "
                              f"no predict)")
@@ -328,7 +254,7 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
         if values.human_error is not None and objective.fraction is None:
             raise UsageError(f"--human_error needs an objective that is an error rate in [0, 1] (accuracy or "
                              f"error); {label}'s is {objective.name}")
-        _check_record_memory(planned_trials(spaces, values.search, values.trials, values.rounds), trainable)
+        check_record_memory(planned_trials(spaces, values.search, values.trials, values.rounds), trainable)
 
         main_process = jax.process_index() == 0
         workdir = broadcast_json(workdir)
