@@ -1,4 +1,4 @@
-"""Data without a network: built-in and generated sets, splits, scaling, local-file loaders.
+"""Data without a network: built-in and generated sets, images, augmentation, splits, scaling, local files.
 
 Every loader takes a ``seed`` and split sizes as fractions (``dev_fraction``, ``test_fraction``),
 is deterministic, and returns `Splits` with **examples as rows**: x float32 ``[m, ...]``,
@@ -20,4 +20,11 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["Splits", "split_dataset"], "splits"),
     **dict.fromkeys(["Batches", "num_steps", "sequential_batches", "shuffled_batches"], "batching"),
     **dict.fromkeys(["Dataset", "Examples", "as_dataset", "example_count"], "examples"),
+    **dict.fromkeys(["PHOTO_FILES", "load_digits_images", "load_faces", "load_photo"], "images"),
+    **dict.fromkeys(["COLOURS", "SHAPE_NAMES", "make_shapes"], "shapes"),
+    **dict.fromkeys(["ColourBasis", "Transform", "affine_warp", "augment_images", "compose_transforms",
+                     "crop_and_resize", "mirror", "pca_colour_basis", "pca_colour_offsets", "random_colour_shift",
+                     "random_crop", "random_mirror", "random_pca_colour_shift", "random_rotation", "random_shear",
+                     "rotate", "sample_bilinear", "shear", "shift_colours"], "augmentation"),
+    **dict.fromkeys(["save_augmentation_grid"], "augmentation_grid"),
 })

@@ -1,9 +1,15 @@
-"""Flax Linen models. Inputs are rows of examples ``[batch, features]``; outputs are logits.
+"""Flax Linen models. Outputs are logits.
 
-Every model is called the same way so a training loop can treat them alike::
+Row models (logistic regression, shallow net, MLP) take ``[batch, features]``; the convolutional
+ones (LeNet-5, AlexNet, VGG-16, ResNet, Inception v1, MobileNet v1/v2) take NHWC images
+``[batch, n_H, n_W, n_C]``. Every model is called the same way so a training loop can treat them
+alike (each declares the keywords it uses among ``train``, ``keep_prob`` and ``mask``)::
 
     model.apply(variables, x, train=..., keep_prob=..., mask=...,
                 rngs={'dropout': key}, mutable=['batch_stats'])
+
+Models with batch norm have an ``axis_name`` attribute for batch statistics across devices.
+:func:`summary` tabulates any model's layers from shapes alone.
 
 Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 """
@@ -14,4 +20,14 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(['LogisticRegression'], "logistic"),
     **dict.fromkeys(['MLP'], "mlp"),
     **dict.fromkeys(['ShallowNet'], "shallow"),
+    **dict.fromkeys(['AdaptiveAveragePool', 'AveragePool', 'ConvBatchNorm', 'GlobalAveragePool', 'MaxPool',
+                     'adaptive_average_pool', 'adaptive_bins'], "cnn_layers"),
+    **dict.fromkeys(['LeNet5'], "lenet"),
+    **dict.fromkeys(['AlexNet'], "alexnet"),
+    **dict.fromkeys(['VGG16'], "vgg"),
+    **dict.fromkeys(['BasicBlock', 'BottleneckBlock', 'ResNet', 'resnet18', 'resnet34', 'resnet50', 'resnet101',
+                     'resnet152'], "resnet"),
+    **dict.fromkeys(['InceptionModule', 'InceptionOutputs', 'InceptionV1', 'SideClassifier'], "inception"),
+    **dict.fromkeys(['DepthwiseSeparableConv', 'InvertedResidual', 'MobileNetV1', 'MobileNetV2'], "mobilenet"),
+    **dict.fromkeys(['LayerSummary', 'format_summary', 'summary'], "model_summary"),
 })

@@ -1,4 +1,5 @@
-"""Layers and functional ops: initializers, activations, batch norm, dropout, the hand-written net.
+"""Layers and functional ops: initializers, activations, batch norm, dropout, convolution and pooling
+from scratch (NHWC), the hand-written net.
 
 The step-by-step network lives in :mod:`dlcourse.nn.step_by_step` (column convention; import it
 by module name).
@@ -19,4 +20,15 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["Dropout", "check_keep_prob", "dropout"], "inverted_dropout"),
     **dict.fromkeys(["INITIALIZER_NAMES", "fans", "get_initializer"], "initializers"),
     **dict.fromkeys(["guarded_divide", "weighted_mean"], "masked_means"),
+    **dict.fromkeys(["conv1d", "conv2d", "conv2d_backward", "conv3d", "conv_output_size", "overlap_add_windows",
+                     "padding_pair", "same_padding", "sliding_windows", "zero_pad"], "convolution"),
+    **dict.fromkeys(["HORIZONTAL_EDGE_FILTER", "SCHARR_HORIZONTAL_EDGE_FILTER", "SCHARR_VERTICAL_EDGE_FILTER",
+                     "SOBEL_HORIZONTAL_EDGE_FILTER", "SOBEL_VERTICAL_EDGE_FILTER", "VERTICAL_EDGE_FILTER"],
+                    "edge_filters"),
+    **dict.fromkeys(["depthwise_conv2d", "depthwise_separable_conv2d", "pointwise_conv2d"], "separable_convolution"),
+    **dict.fromkeys(["conv2d_transpose", "conv_transpose_output_size"], "transposed_convolution"),
+    **dict.fromkeys(["avg_pool", "avg_pool_backward", "max_pool", "max_pool_backward"], "pooling"),
+    **dict.fromkeys(["bottleneck_multiplications", "conv_multiplications", "conv_parameter_count",
+                     "depthwise_multiplications", "depthwise_separable_cost_ratio",
+                     "depthwise_separable_multiplications", "pointwise_multiplications"], "convolution_costs"),
 })
