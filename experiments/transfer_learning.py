@@ -58,21 +58,6 @@ def get_config() -> ml_collections.ConfigDict:
     return config
 
 
-def select_classes(splits: data.Splits, classes) -> data.Splits:
-    """The examples of ``classes`` only, relabelled ``classes[k] → k`` in every split."""
-    relabel = np.full(splits.num_classes, -1, np.int32)
-    relabel[list(classes)] = np.arange(len(classes), dtype=np.int32)
-
-    def keep(x, y):
-        chosen = relabel[y] >= 0
-        return x[chosen], relabel[y[chosen]]
-
-    x_train, y_train = keep(splits.x_train, splits.y_train)
-    x_dev, y_dev = keep(splits.x_dev, splits.y_dev)
-    x_test, y_test = keep(splits.x_test, splits.y_test)
-    return data.Splits(x_train, y_train, x_dev, y_dev, x_test, y_test, len(classes))
-
-
 def check_config(config, target: data.Splits) -> None:
     """Raises ``ValueError`` naming the first bad value."""
     sizes = tuple(config.sizes)
@@ -89,15 +74,6 @@ def check_config(config, target: data.Splits) -> None:
         raise ValueError(f"learning_rate must be positive, got {config.learning_rate}")
     if config.seed < 0:
         raise ValueError(f"seed must be non-negative, got {config.seed}")
-
-
-def per_class_mask(key: jax.Array, labels: jax.Array, per_class) -> jax.Array:
-    """A float mask ``[m]`` choosing ``per_class`` random examples of each class (all of a class
-    with fewer). ``per_class`` may be traced; one ``key`` gives nested subsets as it grows."""
-    score = jax.random.uniform(key, labels.shape)
-    same_class = labels[:, None] == labels[None, :]
-    rank = jnp.sum(same_class & (score[None, :] < score[:, None]), axis=1)  # rank within its class
-    return (rank < per_class).astype(jnp.float32)
 
 
 def fit(model, optimizer, params, x, y, mask, epochs: int):
@@ -128,8 +104,8 @@ def run_study(config) -> dict:
       ``dev_accuracy`` and ``test_accuracy`` (``[seeds, sizes]`` per method).
     """
     splits = data.load_digits(seed=config.seed)
-    source = select_classes(splits, SOURCE_CLASSES)
-    target = select_classes(splits, TARGET_CLASSES)
+    source = data.select_classes(splits, SOURCE_CLASSES)
+    target = data.select_classes(splits, TARGET_CLASSES)
     check_config(config, target)
     model = models.MLP(layer_sizes=(config.hidden,) * config.layers,
                        num_outputs=len(TARGET_CLASSES), activation="relu", kernel_init="he")
@@ -179,7 +155,7 @@ def run_study(config) -> dict:
     pretrained, source_accuracy = pretrain(pretrain_keys, learning_rate)
     fresh = jax.vmap(init)(head_keys)  # random body (from scratch) and the fresh head of all three
     transferred = strategy.replace_head(pretrained, fresh, head_name=HEAD)
-    masks = jax.vmap(lambda key: jax.vmap(lambda n: per_class_mask(key, y_pool, n))(sizes))(
+    masks = jax.vmap(lambda key: jax.vmap(lambda n: strategy.per_class_mask(key, y_pool, n))(sizes))(
         subset_keys)
 
     train_frozen, train_all = make_train(frozen=True), make_train(frozen=False)
@@ -221,7 +197,7 @@ def summarize(config, study: dict, seconds: float) -> dict:
 
 def main(config, workdir=None) -> dict:
     start = time.perf_counter()
-    check_config(config, select_classes(data.load_digits(seed=config.seed), TARGET_CLASSES))  # before training
+    check_config(config, data.select_classes(data.load_digits(seed=config.seed), TARGET_CLASSES))  # before training
     study = run_study(config)
     summary = to_json_value(summarize(config, study, time.perf_counter() - start))
     cli.say(f"Pre-trained on digits 0-4 (test accuracy {summary['source_test_accuracy']:.4f}); "

@@ -17,7 +17,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["make_circles", "make_flower", "make_moons"], "generators"),
     **dict.fromkeys(["MinMaxStatistics", "StandardizationStatistics", "apply_min_max_scaling",
                      "apply_standardization", "min_max_scale", "standardize"], "scaling"),
-    **dict.fromkeys(["Splits", "split_dataset"], "splits"),
+    **dict.fromkeys(["Splits", "select_classes", "split_dataset"], "splits"),
     **dict.fromkeys(["Batches", "num_steps", "sequential_batches", "shuffled_batches"], "batching"),
     **dict.fromkeys(["Dataset", "Examples", "as_dataset", "example_count"], "examples"),
     **dict.fromkeys(["PHOTO_FILES", "load_digits_images", "load_faces", "load_photo"], "images"),

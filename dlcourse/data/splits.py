@@ -143,3 +143,22 @@ def split_dataset(
         x_test=x[test_ix], y_test=y[test_ix],
         num_classes=int(num_classes),
     )
+
+
+def select_classes(splits: Splits, classes) -> Splits:
+    """The examples of ``classes`` only, relabelled ``classes[k] → k`` in every split (e.g. digits
+    0–4 as one task and 5–9 as another, for transfer learning)."""
+    classes = list(classes)
+    if not classes or len(set(classes)) != len(classes) or not all(0 <= c < splits.num_classes for c in classes):
+        raise ValueError(f"classes must be distinct classes in [0, {splits.num_classes}), got {classes}")
+    relabel = np.full(splits.num_classes, -1, np.int32)
+    relabel[classes] = np.arange(len(classes), dtype=np.int32)
+
+    def keep(x, y):
+        chosen = relabel[y] >= 0
+        return x[chosen], relabel[y[chosen]]
+
+    x_train, y_train = keep(splits.x_train, splits.y_train)
+    x_dev, y_dev = keep(splits.x_dev, splits.y_dev)
+    x_test, y_test = keep(splits.x_test, splits.y_test)
+    return Splits(x_train, y_train, x_dev, y_dev, x_test, y_test, len(classes))

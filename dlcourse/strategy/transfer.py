@@ -123,3 +123,16 @@ def replace_head(pretrained_params, fresh_params, head_name: str | None = None):
         name: (value if name == head_name else pretrained_params[name])
         for name, value in fresh_params.items()
     }
+
+
+def per_class_mask(key, labels, per_class):
+    """A float mask ``[m]`` choosing ``per_class`` random examples of each class (all of a class
+    with fewer): the small target training sets of a transfer-learning study. ``per_class`` may be
+    traced; one ``key`` gives nested subsets as it grows (the 1-per-class subset lies inside the
+    2-per-class one)."""
+    import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+
+    score = jax.random.uniform(key, labels.shape)
+    same_class = labels[:, None] == labels[None, :]
+    rank = jnp.sum(same_class & (score[None, :] < score[:, None]), axis=1)  # rank within its class
+    return (rank < per_class).astype(jnp.float32)

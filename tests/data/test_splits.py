@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dlcourse.data import Splits, split_dataset
+from dlcourse.data import Splits, select_classes, split_dataset
 
 
 def _labelled_rows(class_sizes):
@@ -107,3 +107,19 @@ def test_bad_shapes_and_labels_raise():
     with pytest.raises(ValueError, match="leave no training examples out of m=2"):
         split_dataset(np.zeros((2, 1)), np.array([0, 1]), seed=0, dev_fraction=0.3,
                       test_fraction=0.3)
+
+
+def test_select_classes_keeps_and_relabels_the_chosen_classes():
+    x = np.arange(20, dtype=np.float32)[:, None]
+    y = np.arange(20) % 4
+    splits = Splits(x[:12], y[:12], x[12:16], y[12:16], x[16:], y[16:], 4)
+    chosen = select_classes(splits, [3, 1])
+    np.testing.assert_array_equal(chosen.y_train, [1, 0, 1, 0, 1, 0])  # 1 → 1, 3 → 0
+    np.testing.assert_array_equal(chosen.x_train[:, 0], [1, 3, 5, 7, 9, 11])
+    np.testing.assert_array_equal(chosen.x_dev[:, 0], [13, 15])
+    np.testing.assert_array_equal(chosen.y_test, [1, 0])
+    assert chosen.num_classes == 2
+    with pytest.raises(ValueError, match="distinct classes"):
+        select_classes(splits, [1, 1])
+    with pytest.raises(ValueError, match="distinct classes"):
+        select_classes(splits, [4])

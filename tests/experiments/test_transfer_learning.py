@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import pytest
 
+from dlcourse import strategy
 from tests.experiments.conftest import lesson
 
 transfer_learning = lesson("transfer_learning")
@@ -87,12 +88,12 @@ def test_accuracies_follow_the_course_advice_where_data_is_plentiful(study):
 def test_per_class_mask_picks_nested_subsets():
     labels = np.repeat(np.arange(5), 7)
     key = jax.random.key(3)
-    small = np.asarray(transfer_learning.per_class_mask(key, labels, 2))
-    large = np.asarray(transfer_learning.per_class_mask(key, labels, 5))
+    small = np.asarray(strategy.per_class_mask(key, labels, 2))
+    large = np.asarray(strategy.per_class_mask(key, labels, 5))
     assert np.bincount(labels[small == 1], minlength=5).tolist() == [2] * 5
     assert np.bincount(labels[large == 1], minlength=5).tolist() == [5] * 5
     assert np.all(large[small == 1] == 1)
-    assert np.asarray(transfer_learning.per_class_mask(key, labels, 9)).sum() == labels.size
+    assert np.asarray(strategy.per_class_mask(key, labels, 9)).sum() == labels.size
 
 
 def test_program_prints_the_table_and_writes_metrics_json(tmp_path):
