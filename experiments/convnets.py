@@ -57,7 +57,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.blocks = 0
     config.batch_norm_momentum = 0.9
     config.augment = False
-    config.epochs = 8
+    config.epochs = 10
     config.batch_size = 64
     config.eval_batch_size = 256
     config.seed = 0

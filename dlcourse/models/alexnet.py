@@ -11,6 +11,7 @@ import jax
 from dlcourse.models.cnn_layers import AdaptiveAveragePool, MaxPool
 from dlcourse.nn.initializers import get_initializer
 from dlcourse.nn.inverted_dropout import Dropout
+from dlcourse.nn.loop_friendly_convolution import Conv
 
 # (filters, f, s, p) of conv1 … conv5; a 3×3, s=2 max pool follows conv1, conv2 and conv5.
 ALEXNET_CONVOLUTIONS = {
@@ -59,7 +60,7 @@ class AlexNet(nn.Module):
             raise ValueError(f"unknown AlexNet variant {self.variant!r}; expected one of {tuple(ALEXNET_CONVOLUTIONS)}")
         init = get_initializer("he")
         for index, (features, f, s, p) in enumerate(ALEXNET_CONVOLUTIONS[self.variant], start=1):
-            x = nn.Conv(features, (f, f), strides=(s, s), padding=((p, p), (p, p)), kernel_init=init,
+            x = Conv(features, (f, f), strides=(s, s), padding=((p, p), (p, p)), kernel_init=init,
                         name=f"conv{index}")(x)
             x = nn.relu(x)
             if index in (1, 2, 5):

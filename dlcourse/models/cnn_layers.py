@@ -20,6 +20,7 @@ import numpy as np
 
 from dlcourse.nn.batch_norm import DEFAULT_EPSILON, DEFAULT_MOMENTUM, BatchNorm
 from dlcourse.nn.initializers import get_initializer
+from dlcourse.nn.loop_friendly_convolution import Conv
 
 Activation = Callable[[jax.Array], jax.Array]
 
@@ -60,7 +61,7 @@ class ConvBatchNorm(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool, mask: Optional[jax.Array] = None) -> jax.Array:
-        z = nn.Conv(
+        z = Conv(
             self.features,
             (self.kernel_size, self.kernel_size),
             strides=(self.strides, self.strides),

@@ -11,6 +11,7 @@ import jax
 from dlcourse.models.cnn_layers import AveragePool, MaxPool
 from dlcourse.nn.activations import get_activation
 from dlcourse.nn.initializers import get_initializer
+from dlcourse.nn.loop_friendly_convolution import Conv
 
 POOLINGS = ("max", "average")
 
@@ -61,9 +62,9 @@ class LeNet5(nn.Module):
         g = get_activation(self.activation)
         pool = MaxPool if self.pooling == "max" else AveragePool
         init = get_initializer("he")
-        x = g(nn.Conv(6, (5, 5), padding="VALID", kernel_init=init, name="conv1")(x))
+        x = g(Conv(6, (5, 5), padding="VALID", kernel_init=init, name="conv1")(x))
         x = pool(2, 2, name="pool1")(x)
-        x = g(nn.Conv(16, (5, 5), padding="VALID", kernel_init=init, name="conv2")(x))
+        x = g(Conv(16, (5, 5), padding="VALID", kernel_init=init, name="conv2")(x))
         x = pool(2, 2, name="pool2")(x)
         x = x.reshape((x.shape[0], -1))
         x = g(nn.Dense(120, kernel_init=init, name="fc3")(x))

@@ -12,6 +12,7 @@ from dlcourse.models.cnn_layers import AdaptiveAveragePool, MaxPool
 from dlcourse.nn.batch_norm import DEFAULT_EPSILON, DEFAULT_MOMENTUM, BatchNorm
 from dlcourse.nn.initializers import get_initializer
 from dlcourse.nn.inverted_dropout import Dropout
+from dlcourse.nn.loop_friendly_convolution import Conv
 
 # Filters of each stage's convolutions (configuration D of the paper).
 VGG16_STAGES = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
@@ -52,7 +53,7 @@ class VGG16(nn.Module):
         init = get_initializer("he")
         for stage, filters in enumerate(VGG16_STAGES, start=1):
             for index, features in enumerate(filters, start=1):
-                x = nn.Conv(features, (3, 3), padding=((1, 1), (1, 1)), kernel_init=init,
+                x = Conv(features, (3, 3), padding=((1, 1), (1, 1)), kernel_init=init,
                             name=f"conv{stage}_{index}")(x)
                 if self.batch_norm:
                     batch_norm = BatchNorm(momentum=self.batch_norm_momentum, epsilon=self.batch_norm_epsilon,

@@ -31,4 +31,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["bottleneck_multiplications", "conv_multiplications", "conv_parameter_count",
                      "depthwise_multiplications", "depthwise_separable_cost_ratio",
                      "depthwise_separable_multiplications", "pointwise_multiplications"], "convolution_costs"),
+    **dict.fromkeys(["Conv", "conv_general_dilated"], "loop_friendly_convolution"),
 })
