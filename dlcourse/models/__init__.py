@@ -9,7 +9,8 @@ alike (each declares the keywords it uses among ``train``, ``keep_prob`` and ``m
                 rngs={'dropout': key}, mutable=['batch_stats'])
 
 Models with batch norm have an ``axis_name`` attribute for batch statistics across devices.
-:func:`summary` tabulates any model's layers from shapes alone.
+:func:`summary` tabulates any model's layers from shapes alone. :func:`load_torchvision` fills a
+ResNet or MobileNetV2 with torchvision's published weights from a local ``.safetensors``/``.npz`` file.
 
 Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 """
@@ -30,4 +31,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(['InceptionModule', 'InceptionOutputs', 'InceptionV1', 'SideClassifier'], "inception"),
     **dict.fromkeys(['DepthwiseSeparableConv', 'InvertedResidual', 'MobileNetV1', 'MobileNetV2'], "mobilenet"),
     **dict.fromkeys(['LayerSummary', 'format_summary', 'summary'], "model_summary"),
+    **dict.fromkeys(['load_torchvision', 'read_state_dict', 'torchvision_names'], "pretrained_weights"),
 })
