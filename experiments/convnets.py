@@ -14,7 +14,7 @@ image sets of :mod:`dlcourse.data`:
 Inception's width multiplier) and ``blocks`` sets ResNet's blocks per stage (0: the named depth)
 so that a CPU can train them; ResNet on images of 32 pixels or fewer uses the small stem (3×3,
 no max pool). ``augment=True`` adds random crops, small rotations and colour shifts inside the
-compiled step (:mod:`dlcourse.data.augmentation`). The model is a structural key of a sweep; the
+compiled step (:mod:`dlcourse.data.augment`). The model is a structural key of a sweep; the
 numbers (``learning_rate``, ``beta1``, ``beta2``, ``l2``) are traced.
 
 Config (flat):

@@ -25,6 +25,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["ColourBasis", "Transform", "affine_warp", "augment_images", "compose_transforms",
                      "crop_and_resize", "mirror", "pca_colour_basis", "pca_colour_offsets", "random_colour_shift",
                      "random_crop", "random_mirror", "random_pca_colour_shift", "random_rotation", "random_shear",
-                     "rotate", "sample_bilinear", "shear", "shift_colours"], "augmentation"),
+                     "rotate", "sample_bilinear", "shear", "shift_colours"], "augment"),
     **dict.fromkeys(["save_augmentation_grid"], "augmentation_grid"),
 })

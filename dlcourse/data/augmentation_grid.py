@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcourse.data.augmentation import Transform, compose_transforms
+from dlcourse.data.augment import Transform, compose_transforms
 
 
 def save_augmentation_grid(

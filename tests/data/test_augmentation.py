@@ -1,4 +1,4 @@
-"""Tests for dlcourse.data.augmentation: each transform's defining property, jit, vmap and the hook."""
+"""Tests for dlcourse.data.augment: each transform's defining property, jit, vmap and the hook."""
 
 import jax
 import jax.numpy as jnp

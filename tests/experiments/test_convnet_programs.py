@@ -104,3 +104,23 @@ def test_convnet_transfer_prints_the_table_by_data_size(tmp_path):
         assert many > few, method
     assert table["last_blocks"][0] > table["from_scratch"][0] + 0.05
     assert "per class" in result.stdout and "frozen" in result.stdout
+
+
+def test_convnet_figures_prints_the_notes_costs_lenet_table_and_published_sizes(tmp_path):
+    result = run_program("convnet_figures", f"--workdir={tmp_path}", "--config.image_size=64")
+    figures = last_json_line(result.stdout)
+    costs = figures["costs"]
+    assert (costs["normal"], costs["depthwise"], costs["pointwise"], costs["depthwise_separable"]) == (2160, 432, 240,
+                                                                                                       672)
+    assert costs["ratio"].startswith("14/45") and (costs["inception_direct"], costs["inception_bottleneck"]) == (
+        120_422_400, 12_443_648)
+    lenet = {row["layer"]: row for row in figures["lenet5"]}
+    assert [lenet[name]["parameters"] for name in ("conv1", "conv2", "fc3", "fc4", "output")] == [456, 2416, 48120,
+                                                                                                  10164, 850]
+    assert [row["activation_size"] for row in figures["lenet5"]] == [3072, 4704, 1176, 1600, 400, 120, 84, 10]
+    sizes = figures["architectures"]
+    published = {"ResNet-50": 25_557_032, "VGG-16": 138_357_544, "MobileNet v2": 3_504_872, "ResNet-18": 11_689_512,
+                 "AlexNet (torchvision)": 61_100_840}
+    assert {name: sizes[name]["parameters"] for name in published} == published
+    assert 560e6 < sizes["MobileNet v1"]["multiplications"] < 580e6    # the paper's 569 M mult-adds
+    assert (tmp_path / "augmentations.png").stat().st_size > 10_000
