@@ -14,13 +14,15 @@ image sets of :mod:`dlcourse.data`:
 Inception's width multiplier) and ``blocks`` sets ResNet's blocks per stage (0: the named depth)
 so that a CPU can train them; ResNet on images of 32 pixels or fewer uses the small stem (3×3,
 no max pool). ``augment=True`` adds random crops, small rotations and colour shifts inside the
-compiled step (:mod:`dlcourse.data.augment`). The model is a structural key of a sweep; the
+compiled step (:mod:`dlcourse.data.augment`). ``data_parallel=True`` splits every mini-batch
+over all of JAX's devices (``train.data_mesh()``; batch norm averages its statistics across them),
+with the same results as one device up to float rounding. The model is a structural key of a sweep; the
 numbers (``learning_rate``, ``beta1``, ``beta2``, ``l2``) are traced.
 
 Config (flat):
   numeric: ``learning_rate``, ``beta1``, ``beta2``, ``l2``.
   structural: ``model``, ``dataset``, ``image_size``, ``examples``, ``width``, ``blocks``,
-    ``batch_norm_momentum``, ``augment``, ``epochs``, ``batch_size``, ``eval_batch_size``,
+    ``batch_norm_momentum``, ``augment``, ``data_parallel``, ``epochs``, ``batch_size``, ``eval_batch_size``,
     ``seed``, ``train_seed``.
 
     python experiments/convnets.py --workdir=runs/lenet                      # LeNet-5 on digits
@@ -57,6 +59,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.blocks = 0
     config.batch_norm_momentum = 0.9
     config.augment = False
+    config.data_parallel = False
     config.epochs = 10
     config.batch_size = 64
     config.eval_batch_size = 256
@@ -115,7 +118,8 @@ def build(config: ml_collections.ConfigDict) -> train.Trainable:
                                       data.random_colour_shift(0.05))
     return train.supervised(model, splits, optimizer="adam", hparams={k: config[k] for k in NUMERIC},
                             epochs=config.epochs, batch_size=config.batch_size, loss="softmax",
-                            eval_batch_size=config.eval_batch_size, augment=augment)
+                            eval_batch_size=config.eval_batch_size, augment=augment,
+                            mesh=train.data_mesh() if config.data_parallel else None)
 
 
 if __name__ == "__main__":

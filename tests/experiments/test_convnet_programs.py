@@ -124,3 +124,25 @@ def test_convnet_figures_prints_the_notes_costs_lenet_table_and_published_sizes(
     assert {name: sizes[name]["parameters"] for name in published} == published
     assert 560e6 < sizes["MobileNet v1"]["multiplications"] < 580e6    # the paper's 569 M mult-adds
     assert (tmp_path / "augmentations.png").stat().st_size > 10_000
+
+
+def test_convnets_data_parallel_on_four_devices_equals_one_device():
+    import chex
+    import jax
+
+    from tests.experiments.conftest import lesson
+
+    convnets = lesson("convnets")
+    config = convnets.get_config()
+    config.update(model="resnet18", width=0.125, blocks=1, dataset="shapes", examples=96, image_size=8, epochs=1,
+                  batch_size=16, eval_batch_size=32)
+    plain = convnets.build(config)
+    config.data_parallel = True
+    parallel = convnets.build(config)
+    assert len(jax.devices()) == 4 and parallel.mesh is not None   # batch norm syncs over the 'data' axis
+    from dlcourse.train import compile_lowered  # XLA's CPU options: half the compile time of plain jit
+
+    key = jax.random.key(0)
+    one, four = (compile_lowered(jax.jit(t.train).lower(t.default_hparams(), key))(t.default_hparams(), key)
+                 for t in (plain, parallel))
+    chex.assert_trees_all_close(four, one, atol=1e-4, rtol=1e-4)
