@@ -60,13 +60,7 @@ def get_config() -> ml_collections.ConfigDict:
 
 def check_config(config, target: data.Splits) -> None:
     """Raises ``ValueError`` naming the first bad value."""
-    sizes = tuple(config.sizes)
-    if not sizes or any(not isinstance(n, int) or n < 1 for n in sizes):
-        raise ValueError(f"sizes must be positive integers (examples per class), got {sizes}")
-    available = int(np.bincount(target.y_train, minlength=target.num_classes).min())
-    if max(sizes) > available:
-        raise ValueError(f"sizes {sizes}: the smallest class of digits 5-9 has only {available} "
-                         f"training examples")
+    strategy.check_sizes_per_class(config.sizes, target.y_train, target.num_classes, "digits 5-9")
     for name in ("epochs", "pretrain_epochs", "hidden", "layers", "seeds"):
         if config[name] < 1:
             raise ValueError(f"{name} must be at least 1, got {config[name]}")

@@ -19,5 +19,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["diagnose_data_mismatch", "train_dev_split"], "mismatch"),
     **dict.fromkeys(["known_label_mask", "multitask_logistic_loss"], "multitask"),
     **dict.fromkeys(["FROZEN", "TRAINABLE", "freeze_all_but_head", "freeze_all_but_last", "frozen_layers_optimizer",
-                     "layer_labels", "per_class_mask", "replace_head"], "transfer"),
+                     "layer_labels", "per_class_mask", "replace_head", "check_sizes_per_class"], "transfer"),
 })

@@ -136,3 +136,15 @@ def per_class_mask(key, labels, per_class):
     same_class = labels[:, None] == labels[None, :]
     rank = jnp.sum(same_class & (score[None, :] < score[:, None]), axis=1)  # rank within its class
     return (rank < per_class).astype(jnp.float32)
+
+
+def check_sizes_per_class(sizes, labels, num_classes: int, task: str = "the target task") -> tuple[int, ...]:
+    """``sizes`` (examples per class of a transfer study) as a tuple, or ``ValueError`` naming the
+    first bad value: each a positive integer, none above the smallest class of ``labels``."""
+    sizes = tuple(sizes)
+    if not sizes or any(not isinstance(n, int) or n < 1 for n in sizes):
+        raise ValueError(f"sizes must be positive integers (examples per class), got {sizes}")
+    available = int(np.bincount(np.asarray(labels), minlength=num_classes).min())
+    if max(sizes) > available:
+        raise ValueError(f"sizes {sizes}: the smallest class of {task} has only {available} training examples")
+    return sizes

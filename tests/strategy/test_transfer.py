@@ -115,3 +115,16 @@ def test_replace_head_rejects_mismatched_body(params):
         transfer.replace_head(params, other)
     with pytest.raises(ValueError, match="missing"):
         transfer.replace_head(params, other, head_name="missing")
+
+
+def test_check_sizes_per_class_names_the_bad_value():
+    from dlcourse.strategy import check_sizes_per_class
+
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    assert check_sizes_per_class([1, 2], labels, 3) == (1, 2)
+    with pytest.raises(ValueError, match="positive integers"):
+        check_sizes_per_class((0, 2), labels, 3)
+    with pytest.raises(ValueError, match="the smallest class of the target task has only 2 training examples"):
+        check_sizes_per_class((3,), labels, 3)
+    with pytest.raises(ValueError, match="has only 0"):   # a class with no example at all
+        check_sizes_per_class((1,), labels, 4)
