@@ -11,12 +11,18 @@ A checkpoint is taken after an epoch and named by it. It holds two items:
 
 Saving is asynchronous (the next epoch computes while the previous one is written); every write is
 atomic (orbax commits a finished temporary directory), so a killed run leaves only whole
-checkpoints. :meth:`TrainingCheckpoints.close` waits for pending writes.
+checkpoints. :meth:`TrainingCheckpoints.close` waits for pending writes. A Ctrl-C that arrives
+while a save is being handed to orbax or while ``close`` waits is held back until that call has
+finished (then raised as usual): an interrupted run still ends with its pending checkpoint written
+and orbax's writer threads stopped, rather than with a writer failing at interpreter exit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 from typing import Any
 
 import jax
@@ -39,6 +45,23 @@ def _rewrap_keys(restored: Any, like: Any) -> Any:
         return value
 
     return jax.tree.map(rewrap, restored, like)
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Runs the block with SIGINT recorded instead of raised; re-delivers it afterwards to the
+    handler that was installed. Outside the main thread (where handlers cannot change) a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(signal.SIGINT, received[0])
 
 
 class TrainingCheckpoints:
@@ -68,9 +91,10 @@ class TrainingCheckpoints:
         """Starts saving ``state`` and the JSON ``record`` as epoch ``epoch``."""
         ocp = self._ocp
         record = dict(record, epoch=int(epoch))
-        self._manager.save(epoch, args=ocp.args.Composite(
-            state=ocp.args.StandardSave(_storable(state)), record=ocp.args.JsonSave(record)),
-            force=True)
+        with _interrupts_held():
+            self._manager.save(epoch, args=ocp.args.Composite(
+                state=ocp.args.StandardSave(_storable(state)), record=ocp.args.JsonSave(record)),
+                force=True)
 
     def restore(self, epoch: int, like_state: Any) -> tuple[Any, dict]:
         """Restores epoch ``epoch`` as ``(state, record)``.
@@ -97,8 +121,9 @@ class TrainingCheckpoints:
 
     def close(self) -> None:
         """Waits for pending saves and releases the manager."""
-        self._manager.wait_until_finished()
-        self._manager.close()
+        with _interrupts_held():
+            self._manager.wait_until_finished()
+            self._manager.close()
 
     def __enter__(self) -> "TrainingCheckpoints":
         return self

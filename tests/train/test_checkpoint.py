@@ -58,3 +58,33 @@ def test_keeps_only_the_newest(tmp_path):
 def test_bad_max_to_keep_raises(tmp_path):
     with pytest.raises(ValueError, match="max_to_keep"):
         TrainingCheckpoints(tmp_path, max_to_keep=0)
+
+
+def test_a_ctrl_c_during_a_save_or_close_is_raised_after_it_and_the_checkpoint_is_whole(tmp_path):
+    import os
+    import signal
+
+    import jax.numpy as jnp
+    import pytest
+
+    from dlcourse.train.checkpoint import TrainingCheckpoints
+
+    checkpoints = TrainingCheckpoints(tmp_path)
+    state = {"w": jnp.arange(4.0)}
+    original = checkpoints._manager.save
+
+    def save_interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)       # arrives while orbax takes the save
+        return original(*args, **kwargs)
+
+    checkpoints._manager.save = save_interrupted
+    with pytest.raises(KeyboardInterrupt):
+        checkpoints.save(1, state, {"note": "interrupted"})
+    checkpoints._manager.wait_until_finished = lambda f=checkpoints._manager.wait_until_finished: (
+        os.kill(os.getpid(), signal.SIGINT), f())
+    with pytest.raises(KeyboardInterrupt):
+        checkpoints.close()
+    with TrainingCheckpoints(tmp_path) as again:
+        assert again.latest_epoch() == 1
+        restored, record = again.restore(1, state)
+        assert record["note"] == "interrupted" and restored["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
