@@ -16,7 +16,9 @@ so that a CPU can train them; ResNet on images of 32 pixels or fewer uses the sm
 no max pool). ``augment=True`` adds random crops, small rotations and colour shifts inside the
 compiled step (:mod:`dlcourse.data.augment`). ``data_parallel=True`` splits every mini-batch
 over all of JAX's devices (``train.data_mesh()``; batch norm averages its statistics across them),
-with the same results as one device up to float rounding. The model is a structural key of a sweep; the
+with the same results as one device up to float rounding. Run alone, the model is babysat:
+progress per epoch, a checkpoint after each epoch in the workdir, and a killed or interrupted run
+resumes from the last checkpoint when the same command runs again. The model is a structural key of a sweep; the
 numbers (``learning_rate``, ``beta1``, ``beta2``, ``l2``) are traced.
 
 Config (flat):
@@ -123,4 +125,4 @@ def build(config: ml_collections.ConfigDict) -> train.Trainable:
 
 
 if __name__ == "__main__":
-    cli.run_experiment(get_config, build)
+    cli.run_experiment(get_config, build, babysit=True)

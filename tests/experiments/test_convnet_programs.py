@@ -42,6 +42,7 @@ def test_convnets_default_lenet5_reaches_097_dev_accuracy_on_digits(tmp_path):
     assert summary["test_accuracy"] >= 0.93
     assert summary["diverged"] is False and summary["epochs_run"] == 10
     assert (tmp_path / "learning_curve.png").stat().st_size > 0
+    assert "epoch 10/10" in result.stdout and (tmp_path / "checkpoints").is_dir()   # babysat alone
 
 
 def test_convnets_trains_a_small_resnet_with_augmentation(tmp_path):
