@@ -64,17 +64,27 @@ XLA:CPU runs depthwise convolutions (``feature_group_count = channels``, all of 
 3×3 ones) far below its dense-convolution speed (measured 0.3-0.5 GFLOP/s against ~45 for a
 dense 3×3 convolution), which dominates MobileNetV2's row.
 
+Whole process (``--whole-process``): each side as a user feels it — a fresh Python process per
+model and side, from spawn to exit, that imports what it needs, builds the data and the model,
+compiles (dlcourse: JAX's persistent cache off, so every process compiles) and trains one run of
+``--steps`` steps (dlcourse's scanned epoch, or PyTorch's loop); the median of ``--repeats``
+processes per side, the sides alternating. The PyTorch process also imports JAX and Flax (this
+benchmark builds both networks from the dlcourse module's attributes, and the data with
+dlcourse), which a pure-PyTorch script would not: about 1.5 s in its favour not deducted here.
+
     python bench/convnets.py [--models lenet5,resnet18,mobilenet_v2] [--batch-size 64]
                              [--steps 10] [--repeats 3] [--image-size 32] [--width resnet18=0.5]
-                             [--dlcourse epoch|step|both] [--torch-threads N]
+                             [--dlcourse epoch|step|both] [--torch-threads N] [--whole-process]
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import math
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -372,6 +382,9 @@ def parse_args(argv=None):
                              "the project's path), 'step' (a jitted train step from a Python loop) or both")
     parser.add_argument("--torch-threads", type=int, default=os.cpu_count() or 1,
                         help="PyTorch intra-op CPU threads (default: the core count; 0: PyTorch's default)")
+    parser.add_argument("--whole-process", action="store_true",
+                        help="time fresh processes, spawn to exit, instead of runs inside this one")
+    parser.add_argument("--side", choices=("dlcourse", "torch"), help=argparse.SUPPRESS)  # one process's work
     args = parser.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     for name in args.models:
@@ -411,8 +424,62 @@ def loss_text(results: list[dict]) -> str:
     return f"{results[0]['start_loss']:.3f}→{results[-1]['train_loss']:.3f}"
 
 
+def one_side(args) -> int:
+    """The work of one ``--whole-process`` child: build, compile and train one run, print its loss."""
+    name = args.models[0]
+    config = model_config(name, args)
+    splits = bench_splits(config, args.steps, args.batch_size)
+    model = convnets.make_model(config, splits.num_classes, splits.x_train.shape[1])
+    if args.side == "torch":
+        torch = timing.import_torch()
+        timing.configure_torch(torch, args.torch_threads)
+        run = TorchRun(torch, model, splits, config, args.steps, args.batch_size, config.train_seed)
+    else:
+        run = DlcourseRun(model, splits, config, args.batch_size, args.steps, "epoch")
+    print(json.dumps({"train_loss": float(run.run()["train_loss"])}))
+    return 0
+
+
+def whole_process(args) -> int:
+    """Fresh processes per model and side, spawn to exit; medians of ``--repeats``."""
+    common = ["--batch-size", str(args.batch_size), "--steps", str(args.steps), "--image-size",
+              str(args.image_size), "--torch-threads", str(args.torch_threads),
+              *(f"--width={m}={w:g}" for m, w in args.widths.items() if m != "lenet5")]
+    env = dict(os.environ, DLCOURSE_COMPILATION_CACHE="none", JAX_ENABLE_COMPILATION_CACHE="false")
+    images = args.steps * args.batch_size
+    print(f"# whole process: {', '.join(args.models)}; {args.steps} steps of {args.batch_size} images per "
+          f"process; {args.repeats} processes per side, alternating; machine: {timing.machine_text()}", flush=True)
+    rows = []
+    for name in args.models:
+        seconds = {"dlcourse": [], "torch": []}
+        for repeat in range(args.repeats):
+            for side in (("dlcourse", "torch") if repeat % 2 == 0 else ("torch", "dlcourse")):
+                command = [sys.executable, __file__, "--models", name, "--side", side, *common]
+                start = time.perf_counter()
+                done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=str(REPO))
+                seconds[side].append(time.perf_counter() - start)
+                if done.returncode != 0:
+                    print(done.stderr[-2000:], file=sys.stderr)
+                    return done.returncode
+        ours, theirs = timing.median(seconds["dlcourse"]), timing.median(seconds["torch"])
+        rows.append([name, f"{ours:.1f}", f"{theirs:.1f}", f"{theirs / ours:.2f}",
+                     f"{images / ours:,.0f}", f"{images / theirs:,.0f}"])
+        print(f"# {name}: dlcourse {', '.join(f'{t:.1f}' for t in seconds['dlcourse'])} s; PyTorch "
+              f"{', '.join(f'{t:.1f}' for t in seconds['torch'])} s", flush=True)
+    print()
+    print(timing.table(["model", "dlcourse process s", "PyTorch process s", "PyTorch s / dlcourse s",
+                        "dlcourse images/s", "PyTorch images/s"], rows))
+    print("\nseconds = one fresh process, spawn to exit (imports, data, model, compile, one run of the steps);"
+          "\nPyTorch s / dlcourse s above 1: dlcourse is faster")
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.side:
+        return one_side(args)
+    if args.whole_process:
+        return whole_process(args)
     torch = timing.import_torch()
     if torch is None:
         print("PyTorch is not installed: nothing to compare against", file=sys.stderr)
