@@ -98,7 +98,7 @@ def _filter_gradient(lhs, g, filter_shape, strides, pads, dilation, groups, prec
     high = []
     for size, f, s, d, (low, _), out in zip((height, width), (f_h, f_w), strides, dilation, pads, g.shape[1:3]):
         high.append((f - 1) * d + (out - 1) * s + 1 - size - low)   # makes the output exactly f long
-    result = lax.conv_general_dilated(x.astype(g.dtype) if x.dtype != g.dtype else x, kernel, dilation,
+    result = lax.conv_general_dilated(x.astype(g.dtype), kernel, dilation,
                                       ((pads[0][0], high[0]), (pads[1][0], high[1])), rhs_dilation=strides,
                                       dimension_numbers=_CANONICAL, feature_group_count=groups, precision=precision)
     return jnp.transpose(result, (1, 2, 0, 3))  # (C/groups, f_H, f_W, C′) → (f_H, f_W, C/groups, C′)
