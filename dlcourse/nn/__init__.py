@@ -27,6 +27,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
                     "edge_filters"),
     **dict.fromkeys(["depthwise_conv2d", "depthwise_separable_conv2d", "pointwise_conv2d"], "separable_convolution"),
     **dict.fromkeys(["conv2d_transpose", "conv_transpose_output_size"], "transposed_convolution"),
+    **dict.fromkeys(["ConvTranspose", "loop_friendly_conv2d_transpose"], "transposed_convolution_layer"),
     **dict.fromkeys(["avg_pool", "avg_pool_backward", "max_pool", "max_pool_backward"], "pooling"),
     **dict.fromkeys(["bottleneck_multiplications", "conv_multiplications", "conv_parameter_count",
                      "depthwise_multiplications", "depthwise_separable_cost_ratio",
