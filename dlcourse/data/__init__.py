@@ -24,6 +24,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["COLOURS", "SHAPE_NAMES", "make_shapes"], "shapes"),
     **dict.fromkeys(["LANDMARKS_PER_OBJECT", "SCENE_CLASSES", "SceneSplits", "Scenes", "make_scene_splits",
                      "make_scenes"], "scenes"),
+    **dict.fromkeys(["AnnotatedImage", "load_annotated_images", "read_annotations"], "annotations"),
     **dict.fromkeys(["ColourBasis", "Transform", "affine_warp", "augment_images", "compose_transforms",
                      "crop_and_resize", "mirror", "pca_colour_basis", "pca_colour_offsets", "random_colour_shift",
                      "random_crop", "random_mirror", "random_pca_colour_shift", "random_rotation", "random_shear",
