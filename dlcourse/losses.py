@@ -23,7 +23,8 @@ import numpy as np
 from dlcourse.nn.activations import log_softmax
 from dlcourse.nn.masked_means import weighted_mean
 
-__all__ = ["LOSSES", "is_kernel_path", "l2_penalty", "log_softmax", "sigmoid_binary_cross_entropy",
+__all__ = ["LOSSES", "ignore_mask", "is_kernel_path", "l2_penalty", "log_softmax", "pixel_softmax_cross_entropy",
+           "sigmoid_binary_cross_entropy",
            "sigmoid_binary_cross_entropy_terms", "softmax_cross_entropy", "softmax_cross_entropy_terms",
            "squared_error_terms"]
 
@@ -204,3 +205,48 @@ def l2_penalty(params: Any, lam, m) -> jax.Array:
         raise ValueError("l2_penalty found no weight matrices ('kernel' or 'W{l}') in params")
     squared_norm = sum(jnp.sum(jnp.square(w)) for w in kernels)
     return lam / (2.0 * m) * squared_norm
+
+
+# --- segmentation: per-pixel softmax with an ignore mask ----------------------------------------
+
+
+def ignore_mask(labels: jax.Array, ignore_index: Optional[int] = None, mask: Optional[jax.Array] = None) -> jax.Array:
+    """The weight of every pixel (element) of ``labels``: ``mask`` (or 1) times ``1[y ≠ ignore_index]``.
+
+    ``labels``: integer classes ``[B, H, W]`` (any ``[B, ...]``); ``mask``: weights of the same shape,
+    or ``[B]`` (one per image, broadcast over its pixels); ``ignore_index``: a label that marks
+    pixels to leave out (e.g. 255 on object boundaries), or None. Returns float32 of ``labels.shape``
+    — the per-pixel mask a :class:`dlcourse.data.Examples` carries for the training builder.
+    """
+    labels = jnp.asarray(labels)
+    weights = jnp.ones(labels.shape, jnp.float32)
+    if mask is not None:
+        mask = jnp.asarray(mask, jnp.float32)
+        if mask.shape == labels.shape[:1] and labels.ndim > 1:
+            mask = mask.reshape(mask.shape + (1,) * (labels.ndim - 1))
+        elif mask.shape != labels.shape:
+            raise ValueError(f"mask must have the labels' shape {labels.shape} or {labels.shape[:1]}; "
+                             f"got {mask.shape}")
+        weights = weights * mask
+    if ignore_index is not None:
+        weights = jnp.where(labels == ignore_index, 0.0, weights)
+    return weights
+
+
+def pixel_softmax_cross_entropy(logits: jax.Array, labels: jax.Array, mask: Optional[jax.Array] = None,
+                                ignore_index: Optional[int] = None) -> jax.Array:
+    """Per-pixel softmax loss ``J = Σ_p w_p (−log ŷ_p[y_p]) / Σ_p w_p`` with ``ŷ_p = softmax(z_p)``.
+
+    ``logits`` ``[B, H, W, C]``; ``labels`` integer classes ``[B, H, W]``; ``w =``
+    :func:`ignore_mask` ``(labels, ignore_index, mask)``: a pixel with mask 0 or label
+    ``ignore_index`` contributes nothing (no NaN, zero gradient) and is not counted in the mean.
+    No counted pixel gives 0. A label outside ``[0, C)`` on a counted pixel gives NaN.
+    """
+    logits, labels = jnp.asarray(logits), jnp.asarray(labels)
+    if logits.shape[:-1] != labels.shape:
+        raise ValueError(f"labels must have shape {logits.shape[:-1]} (one class per pixel); got {labels.shape}")
+    weights = ignore_mask(labels, ignore_index, mask)
+    terms = softmax_cross_entropy_terms(logits, labels.astype(jnp.int32))
+    weighted = jnp.where(weights != 0, weights * terms, 0.0)
+    total, count = jnp.sum(weighted), jnp.sum(weights)
+    return jnp.where(count > 0, total / jnp.where(count > 0, count, 1.0), 0.0)

@@ -261,3 +261,41 @@ def metric(name_or_metric: "str | Metric") -> Metric:
         raise ValueError(f"unknown metric {name_or_metric!r}; known: {', '.join(METRICS)} "
                          f"(and mean_iou(num_classes))")
     return METRICS[name_or_metric]
+
+
+def per_class_iou(predicted: jax.Array, truth: jax.Array, num_classes: int,
+                  weights: Optional[jax.Array] = None) -> jax.Array:
+    """``IoU_c = Σ w·1[ŷ = c ∧ y = c] / Σ w·1[ŷ = c ∨ y = c]`` for ``c = 0 … num_classes − 1``.
+
+    ``predicted``, ``truth``: integer class maps of one shape (e.g. ``[B, H, W]``); ``weights``:
+    per-pixel weights of that shape (0 leaves a pixel out; e.g. :func:`dlcourse.losses.ignore_mask`),
+    default 1. Returns float32 ``[num_classes]``, NaN for a class neither predicted nor present
+    (union 0); the mean IoU is ``nanmean`` of it (what :func:`mean_iou` reports).
+    """
+    predicted, truth = jnp.asarray(predicted), jnp.asarray(truth)
+    if predicted.shape != truth.shape:
+        raise ValueError(f"predicted and true class maps must have one shape; got {predicted.shape} and "
+                         f"{truth.shape}")
+    weights = jnp.ones(truth.shape, jnp.float32) if weights is None else jnp.asarray(weights, jnp.float32)
+    if weights.shape != truth.shape:
+        raise ValueError(f"weights must have the class maps' shape {truth.shape}; got {weights.shape}")
+    classes = jnp.arange(num_classes)
+    w = weights[..., None]
+    is_predicted, is_true = predicted[..., None] == classes, truth[..., None] == classes
+    axes = tuple(range(truth.ndim))
+    intersection = jnp.sum(jnp.where(w != 0, w * (is_predicted & is_true), 0.0), axis=axes)
+    union = jnp.sum(jnp.where(w != 0, w * (is_predicted | is_true), 0.0), axis=axes)
+    return jnp.where(union > 0, intersection / jnp.where(union > 0, union, 1.0), jnp.nan)
+
+
+def class_iou(num_classes: int, class_index: int, name: Optional[str] = None) -> Metric:
+    """The IoU of one class as a named metric ``iou_<name>`` (default ``iou_<class_index>``), from
+    the same statistics as :func:`mean_iou`; 0 when the class is neither predicted nor present."""
+    if not isinstance(class_index, int) or not 0 <= class_index < num_classes:
+        raise ValueError(f"class_index must be an int in [0, {num_classes}); got {class_index!r}")
+    whole = mean_iou(num_classes)
+
+    def value(stats):
+        return guarded_divide(stats["intersection"][class_index], stats["union"][class_index])
+
+    return Metric(f"iou_{class_index if name is None else name}", "max", 0.0, 1.0, whole.statistics, value)

@@ -33,5 +33,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(['InceptionModule', 'InceptionOutputs', 'InceptionV1', 'SideClassifier'], "inception"),
     **dict.fromkeys(['DepthwiseSeparableConv', 'InvertedResidual', 'MobileNetV1', 'MobileNetV2'], "mobilenet"),
     **dict.fromkeys(['LayerSummary', 'format_summary', 'summary'], "model_summary"),
+    **dict.fromkeys(['DoubleConv', 'UNet', 'up_sampling_padding'], "unet"),
     **dict.fromkeys(['load_torchvision', 'read_state_dict', 'torchvision_names'], "pretrained_weights"),
 })
