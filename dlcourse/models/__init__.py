@@ -34,5 +34,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(['DepthwiseSeparableConv', 'InvertedResidual', 'MobileNetV1', 'MobileNetV2'], "mobilenet"),
     **dict.fromkeys(['LayerSummary', 'format_summary', 'summary'], "model_summary"),
     **dict.fromkeys(['DoubleConv', 'UNet', 'up_sampling_padding'], "unet"),
+    **dict.fromkeys(['WindowClassifier', 'conv_kernel_as_dense', 'dense_kernel_as_conv', 'fully_connected_logits',
+                     'sliding_window_logits'], "sliding_window"),
     **dict.fromkeys(['load_torchvision', 'read_state_dict', 'torchvision_names'], "pretrained_weights"),
 })
