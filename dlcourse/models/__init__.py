@@ -36,5 +36,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(['DoubleConv', 'UNet', 'up_sampling_padding'], "unet"),
     **dict.fromkeys(['WindowClassifier', 'conv_kernel_as_dense', 'dense_kernel_as_conv', 'fully_connected_logits',
                      'sliding_window_logits'], "sliding_window"),
+    **dict.fromkeys(['YOLO'], "yolo"),
     **dict.fromkeys(['load_torchvision', 'read_state_dict', 'torchvision_names'], "pretrained_weights"),
 })
