@@ -24,6 +24,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(['AdaptiveAveragePool', 'AveragePool', 'ConvBatchNorm', 'GlobalAveragePool', 'MaxPool',
                      'adaptive_average_pool', 'adaptive_bins'], "cnn_layers"),
     **dict.fromkeys(['LeNet5'], "lenet"),
+    **dict.fromkeys(['LocalizationNet'], "localization_net"),
     **dict.fromkeys(['AlexNet'], "alexnet"),
     **dict.fromkeys(['VGG', 'VGG16', 'VGG19', 'VGG16_STAGES', 'VGG19_STAGES', 'vgg_layer_names'], "vgg"),
     **dict.fromkeys(['imagenet_normalize', 'load_vgg', 'read_vgg_weights', 'vgg_weight_names'], "vgg_weights"),

@@ -122,9 +122,9 @@ def test_num_classes_and_splits():
 
 def test_a_thousand_scenes_are_quick():
     data.make_scenes(10)
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU seconds: other processes' load does not count
     data.make_scenes(1000, size=64)
-    assert time.perf_counter() - start < 3.0
+    assert time.process_time() - start < 3.0
 
 
 @pytest.mark.parametrize("options, message", [
