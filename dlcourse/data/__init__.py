@@ -22,6 +22,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["Dataset", "Examples", "as_dataset", "example_count"], "examples"),
     **dict.fromkeys(["PHOTO_FILES", "load_digits_images", "load_faces", "load_photo"], "images"),
     **dict.fromkeys(["COLOURS", "SHAPE_NAMES", "make_shapes"], "shapes"),
+    **dict.fromkeys(["People", "load_digits_people", "load_people", "split_identities"], "people"),
     **dict.fromkeys(["LANDMARKS_PER_OBJECT", "SCENE_CLASSES", "SceneSplits", "Scenes", "make_scene_splits",
                      "make_scenes"], "scenes"),
     **dict.fromkeys(["AnnotatedImage", "load_annotated_images", "read_annotations"], "annotations"),

@@ -39,4 +39,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
                      'sliding_window_logits'], "sliding_window"),
     **dict.fromkeys(['YOLO'], "yolo"),
     **dict.fromkeys(['load_torchvision', 'read_state_dict', 'torchvision_names'], "pretrained_weights"),
+    **dict.fromkeys(['FaceEncoder'], "face_encoder"),
 })
