@@ -51,7 +51,7 @@ LOSS_KINDS = ("squared", "log")
 #: An object is predicted when ŷ_1 exceeds this: a probability for "squared", a logit for "log".
 PRESENCE_THRESHOLDS = {"squared": 0.5, "log": 0.0}
 #: "Correct" localization needs IoU ≥ this (the notes' convention).
-IOU_THRESHOLD = 0.5
+CORRECT_IOU = 0.5
 
 
 def target_size(num_classes: int, num_landmarks: int = 0) -> int:
@@ -271,7 +271,7 @@ def class_accuracy_metric(num_classes: int) -> Metric:
     return Metric("class_accuracy", "max", 0.0, 1.0, statistics, _ratio, fraction="correct")
 
 
-def localization_accuracy_metric(num_classes: int, kind: str, iou_threshold: float = IOU_THRESHOLD) -> Metric:
+def localization_accuracy_metric(num_classes: int, kind: str, iou_threshold: float = CORRECT_IOU) -> Metric:
     """``localization_accuracy``: the fraction of examples predicted right — no object predicted where
     there is none; where there is one, an object predicted, of the right class, with IoU ≥ ``iou_threshold``."""
     _check_counts(num_classes, 0)
