@@ -22,7 +22,9 @@ binary head's logit) is at most τ, with τ chosen on the dev pairs for the best
 the test pairs the verification accuracy at τ, the ROC AUC and the equal-error rate
 (:mod:`dlcourse.faces`). Run alone it writes ``roc.png`` (dev and test ROC curves),
 ``learning_curve.png`` and ``metrics.jsonl`` into the workdir; swept by ``launch.py`` the same figures
-come with each trial's test split. ``learning_rate`` (Adam) is numeric; the rest is structure.
+come with each trial's test split. ``learning_rate`` (Adam) is numeric; the rest is structure (the
+margin too: the builder's loss receives no traced hyperparameters). The training split is not
+re-evaluated after each epoch (``train_loss`` is the epoch's mean cost), which keeps compilation short.
 
 Config (flat): numeric ``learning_rate``; structural ``formulation``, ``mining``, ``margin``,
 ``similarity``, ``embedding_size``, ``features``, ``image_size``, ``people``, ``held_out``,
@@ -122,7 +124,7 @@ def prepare(config) -> Verification:
     encoder = models.FaceEncoder(embedding_size=config.embedding_size, features=tuple(config.features))
     hparams = {k: config[k] for k in NUMERIC}
     options = dict(optimizer="adam", hparams=hparams, epochs=config.epochs, batch_size=config.batch_size,
-                   eval_batch_size=config.eval_batch_size)
+                   eval_batch_size=config.eval_batch_size, evaluate_train=False)
 
     def pair_inputs(x, pairs):
         return (x[pairs.first], x[pairs.second])

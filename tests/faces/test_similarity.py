@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dlcourse import faces, models
+from tests.faces.test_face_encoder import numpy_variables
 
 
 @pytest.mark.parametrize("features", faces.SIMILARITY_FEATURES)
@@ -13,7 +14,7 @@ def test_head_is_a_logistic_unit_on_the_pair_features(features):
     rng = np.random.default_rng(0)
     first, second = rng.normal(size=(2, 3, 5)).astype(np.float32)
     head = faces.SimilarityHead(features)
-    params = head.init(jax.random.key(0), first, second)
+    params = numpy_variables(head, first, second)
     logits = np.asarray(jax.jit(head.apply)(params, first, second))
     w = np.asarray(params["params"]["logistic"]["kernel"])[:, 0]
     b = float(params["params"]["logistic"]["bias"][0])
@@ -37,7 +38,7 @@ def test_siamese_network_shares_one_encoder_and_is_symmetric():
     network = faces.SiameseNetwork(models.FaceEncoder(embedding_size=6, features=(4,)))
     rng = np.random.default_rng(1)
     first, second = rng.random(size=(2, 3, 8, 8, 1)).astype(np.float32)
-    params = network.init(jax.random.key(0), (first, second))["params"]
+    params = numpy_variables(network, (first, second))["params"]
     assert sorted(params) == ["encoder", "head"]
     apply = jax.jit(network.apply)
     logits = apply({"params": params}, (first, second))
