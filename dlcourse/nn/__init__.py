@@ -33,4 +33,13 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
                      "depthwise_multiplications", "depthwise_separable_cost_ratio",
                      "depthwise_separable_multiplications", "pointwise_multiplications"], "convolution_costs"),
     **dict.fromkeys(["Conv", "conv_general_dilated"], "loop_friendly_convolution"),
+    **dict.fromkeys(["bidirectional_scan", "check_sequences", "flax_simple_cell_to_rnn", "rnn_concatenated_weights",
+                     "rnn_forward", "rnn_output", "rnn_step", "scan_cell", "stacked_scan"], "recurrent"),
+    **dict.fromkeys(["LSTMState", "flax_gru_cell_to_gru", "flax_lstm_cell_to_lstm", "gru_forward", "gru_step",
+                     "lstm_forward", "lstm_step", "split_state_weights"], "gated_recurrent"),
+    **dict.fromkeys(["GRU", "LSTM", "Bidirectional", "DeepRNN", "SimpleRNN", "state_and_input_weights_init"],
+                    "recurrent_layers"),
+    **dict.fromkeys(["RecurrentGradients", "lstm_backward", "rnn_backward", "rnn_softmax_loss_and_gradients"],
+                    "backprop_through_time"),
+    **dict.fromkeys(["clip_gradients_by_global_norm", "clip_gradients_by_value", "global_norm"], "gradient_clipping"),
 })
