@@ -20,7 +20,7 @@ Config (flat):
 
     python experiments/segmentation.py --workdir=runs/segmentation
     python experiments/segmentation.py --config.depth=3 --config.base_width=16 --config.epochs=30
-    python launch.py segmentation --sweep.trials=8 ...                  # tune learning_rate, β's
+    python launch.py --experiment=segmentation --sweep='learning_rate=log(1e-4,1e-2)' --trials=8
 """
 
 from __future__ import annotations
@@ -126,8 +126,10 @@ def save_predictions(path: str, images: np.ndarray, truth: np.ndarray, predicted
     colours = ListedColormap(["#202020", "#e41a1c", "#377eb8", "#4daf4a", "#ffffff"])
     shown = lambda labels: np.where(labels == IGNORE_INDEX, len(CLASS_NAMES), labels)  # noqa: E731
     rows = len(images)
-    fig = figure(6, 2 * rows + 0.4)
-    place_axes(fig, left=0.1, right=0.1, bottom=0.1, top=0.3, wspace=0.05, hspace=0.1)
+    fig = figure(6, 2 * rows + 0.5)
+    place_axes(fig, left=0.1, right=0.1, bottom=0.1, top=0.45, wspace=0.05, hspace=0.1)
+    fig.suptitle("classes: " + ", ".join(f"{name} ({colour})" for name, colour in zip(
+        CLASS_NAMES + ("ignored",), ("black", "red", "blue", "green", "white"))), fontsize=7)
     for row in range(rows):
         for column, (title, picture) in enumerate((("image", images[row]), ("truth", shown(truth[row])),
                                                    ("prediction", shown(predicted[row])))):
@@ -139,8 +141,7 @@ def save_predictions(path: str, images: np.ndarray, truth: np.ndarray, predicted
             axes.set_xticks([])
             axes.set_yticks([])
             if row == 0:
-                axes.set_title(title if column else "image (" + ", ".join(
-                    f"{c}={n}" for c, n in enumerate(CLASS_NAMES)) + ")", fontsize=7)
+                axes.set_title(title, fontsize=8)
     save_figure(fig, path)
 
 
