@@ -5,7 +5,7 @@ Same values as :func:`dlcourse.nn.conv2d_transpose` (the course's form, no filte
 ``W: (f_H, f_W, n_C, n_C′)``, stride ``s``, padding ``p`` cut from each side, ``output_padding``
 rows/columns added at the bottom/right):
 
-    Y_full[i·s + a, j·s + b, c′] = Σ_{i, j, c} X[i, j, c] · W[a, b, c, c′]   (overlaps add)
+    Y_full[i·s + a, j·s + b, c′] += Σ_c X[i, j, c] · W[a, b, c, c′]   (overlapping contributions add)
     Y = Y_full[p : p + n_out, p : p + n_out],   n_out = s(n − 1) + f − 2p + output_padding
 
 computed as ``lax.conv_general_dilated`` of ``X`` dilated by ``s`` (``lhs_dilation``) with ``W``
