@@ -49,14 +49,14 @@ def test_parameter_count_by_hand():
 
 
 def test_batch_norm_in_training_mode_leaves_masked_examples_out_of_the_statistics():
-    model = models.UNet(3, depth=2, base_width=2, batch_norm=True)
-    x = jax.random.normal(jax.random.key(1), (2, 8, 8, 1))
+    model = models.UNet(3, depth=1, base_width=2, batch_norm=True)
+    x = jnp.asarray(np.random.default_rng(1).normal(size=(2, 4, 4, 1)), jnp.float32)
     variables = variables_of(model, x.shape)
     variables = jax.tree.map(lambda leaf: jnp.full(leaf.shape, 0.1, leaf.dtype), variables)
     forward = jax.jit(lambda x: model.apply(variables, x, train=True, mask=jnp.array([1.0, 0.0]),
                                             mutable=["batch_stats"]))
     out, updates = forward(x)
-    assert out.shape == (2, 8, 8, 3) and bool(jnp.all(jnp.isfinite(out)))
+    assert out.shape == (2, 4, 4, 3) and bool(jnp.all(jnp.isfinite(out)))
     assert jax.tree.structure(updates["batch_stats"]) == jax.tree.structure(variables["batch_stats"])
     np.testing.assert_allclose(forward(x.at[1].multiply(5.0))[0][0], out[0], rtol=1e-5, atol=1e-6)
 
