@@ -7,9 +7,11 @@ the loss of a triplet is
 
     L(A, P, N) = max(‖f(A) − f(P)‖² − ‖f(A) − f(N)‖² + α, 0)
 
-with margin ``α``. Random triplets mostly satisfy the margin already and teach nothing ("choose
-triplets that are hard to train on"), so the triplets are chosen inside each mini-batch, from the
-labels, when the loss is computed (online mining; Schroff et al., 2015; Hermans et al., 2017):
+with margin ``α`` (the standard form of FaceNet, Schroff et al., 2015; the notes' transcription of
+"choosing the triplets" garbles the inequality into ratios). Random triplets mostly satisfy the
+margin already and teach nothing ("choose triplets that are hard to train on"), so the triplets
+are chosen inside each mini-batch, from the labels, when the loss is computed (online mining;
+Schroff et al., 2015; Hermans et al., 2017):
 
 - **batch hard**: for each anchor ``a``, its hardest positive ``p* = argmax_p d(a, p)`` and
   hardest negative ``n* = argmin_n d(a, n)``; the anchor's term is ``L(a, p*, n*)``.
