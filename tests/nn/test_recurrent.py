@@ -57,6 +57,12 @@ def random_params(rng, shapes, scale=0.6):
     return {k: jnp.asarray(rng.normal(size=s) * scale, jnp.float32) for k, s in shapes.items()}
 
 
+def drawn_like(tree, rng, scale=0.6):
+    """A pytree of NumPy normal draws shaped like ``tree`` (e.g. ``jax.eval_shape`` of a flax ``init``):
+    no initializer is compiled."""
+    return jax.tree.map(lambda leaf: jnp.asarray(rng.normal(size=leaf.shape) * scale, jnp.float32), tree)
+
+
 def rnn_shapes(n_a, n_x, n_y=3):
     return {"W_aa": (n_a, n_a), "W_ax": (n_a, n_x), "b_a": (n_a,), "W_ya": (n_y, n_a), "b_y": (n_y,)}
 
@@ -136,9 +142,7 @@ def test_rnn_equals_flax_simple_cell():
     rng = np.random.default_rng(4)
     x = jnp.asarray(rng.normal(size=(2, 4, 3)), jnp.float32)
     cell = nn.SimpleCell(5)
-    variables = cell.init(jax.random.key(0), jnp.zeros((2, 5)), x[:, 0])
-    # nonzero biases
-    variables = jax.tree.map(lambda v: v + 0.3 * jnp.asarray(rng.normal(size=v.shape), v.dtype), variables)
+    variables = drawn_like(jax.eval_shape(cell.init, jax.random.key(0), jnp.zeros((2, 5)), x[:, 0]), rng)
     a0 = jnp.asarray(rng.normal(size=(2, 5)), jnp.float32)
     theirs = nn.RNN(cell).apply({"params": {"cell": variables["params"]}}, x, initial_carry=a0)
     ours, _ = dnn.rnn_forward(dict(dnn.flax_simple_cell_to_rnn(variables), W_ya=jnp.zeros((1, 5)), b_y=jnp.zeros(1)),
