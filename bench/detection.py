@@ -160,9 +160,9 @@ class TorchTraining:
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed)
         nchw = lambda x: torch.as_tensor(np.ascontiguousarray(np.transpose(np.asarray(x, np.float32), (0, 3, 1, 2))))  # noqa: E731
-        grid = lambda scenes: torch.as_tensor(np.array(yolo.examples(scenes, config).targets["grid"]))  # noqa: E731
-        self.x_train, self.y_train = nchw(splits.train.images), grid(splits.train)
-        self.x_dev, self.y_dev = nchw(splits.dev.images), grid(splits.dev)
+        dataset = yolo.examples(splits, config)
+        self.x_train, self.y_train = nchw(splits.train.images), torch.as_tensor(np.array(dataset.train.targets["grid"]))
+        self.x_dev, self.y_dev = nchw(splits.dev.images), torch.as_tensor(np.array(dataset.dev.targets["grid"]))
         self.anchors = torch.as_tensor(np.asarray(config.anchors, np.float32))
         self.network = torch_network(torch, model)
         self.optimizer = torch.optim.Adam(self.network.parameters(), lr=float(config.learning_rate),

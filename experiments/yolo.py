@@ -122,12 +122,15 @@ def anchors(config) -> jax.Array:
     return jnp.asarray(config.anchors, jnp.float32)
 
 
-def examples(scenes: data.Scenes, config) -> data.Examples:
-    """Images as inputs; the YOLO target and the true boxes (for mAP) as targets."""
-    grid = detection.encode_targets(scenes.centres, scenes.classes, scenes.present, anchors(config),
-                                    grid_size=config.grid_size, num_classes=NUM_CLASSES)
-    return data.Examples(scenes.images, {"grid": np.asarray(grid), "boxes": scenes.corners,
-                                         "classes": scenes.classes, "present": scenes.present})
+def examples(splits: data.SceneSplits, config) -> data.Dataset:
+    """Images as inputs; the YOLO target and the true boxes (for mAP) as targets. The three splits'
+    targets are encoded in one call (one compiled program)."""
+    encoded = detection.encode_targets(*(np.concatenate([getattr(s, name) for s in splits])
+                                         for name in ("centres", "classes", "present")),
+                                       anchors(config), grid_size=config.grid_size, num_classes=NUM_CLASSES)
+    grids = np.split(np.asarray(encoded), np.cumsum([len(s.images) for s in splits])[:-1])
+    return data.Dataset(*(data.Examples(s.images, {"grid": grid, "boxes": s.corners, "classes": s.classes,
+                                                   "present": s.present}) for s, grid in zip(splits, grids)))
 
 
 def make_model(config, stages: int) -> models.YOLO:
@@ -149,9 +152,7 @@ def build(config: ml_collections.ConfigDict, splits: data.SceneSplits | None = N
                              no_object_weight=config.no_object_weight)
     metric = detection.mean_average_precision_metric(yolo_detect(config, config.map_score_threshold),
                                                      num_classes=NUM_CLASSES)
-    dataset = data.Dataset(examples(splits.train, config), examples(splits.dev, config),
-                           examples(splits.test, config))
-    return train.supervised(make_model(config, stages), dataset, optimizer="adam",
+    return train.supervised(make_model(config, stages), examples(splits, config), optimizer="adam",
                             hparams={k: config[k] for k in NUMERIC}, epochs=config.epochs,
                             batch_size=config.batch_size, loss=lambda outputs, targets: loss(outputs, targets["grid"]),
                             metrics=(metric,), eval_batch_size=config.eval_batch_size, evaluate_train=False)
@@ -231,13 +232,12 @@ def train_proposals(config, splits: data.SceneSplits):
     windows = jnp.asarray(detection.sliding_windows([(s, s) for s in config.window_sizes], config.window_stride))
     options = {"crop_size": config.crop_size, "positives": config.positives, "negatives": config.negatives}
 
-    def crops(scenes, seed):
-        x, y = jax.jit(functools.partial(detection.sample_window_examples, **options))(
-            jax.random.key(seed), jnp.asarray(scenes.images), jnp.asarray(scenes.corners),
-            jnp.asarray(scenes.classes), jnp.asarray(scenes.present), windows)
-        return np.asarray(x), np.asarray(y)
-
-    (x_train, y_train), (x_dev, y_dev) = crops(splits.train, 1), crops(splits.dev, 2)
+    both = [np.concatenate([getattr(s, name) for s in (splits.train, splits.dev)])
+            for name in ("images", "corners", "classes", "present")]
+    x, y = jax.device_get(jax.jit(functools.partial(detection.sample_window_examples, **options))(
+        jax.random.key(config.train_seed), *both, windows))
+    rows = len(splits.train.images) * (config.positives + config.negatives)
+    (x_train, y_train), (x_dev, y_dev) = (x[:rows], y[:rows]), (x[rows:], y[rows:])
     model = models.LeNet5(num_classes=1 + splits.train.num_classes)
     dataset = data.Dataset(data.Examples(x_train, y_train), data.Examples(x_dev, y_dev))
     trainable = train.supervised(model, dataset, optimizer="adam", hparams={k: config[k] for k in NUMERIC},

@@ -1,6 +1,8 @@
 """mAP@0.5: a hand-worked case (duplicates, misses, a wrong place and two classes), AP against the
 VOC devkit's formulation written in NumPy, and the additive (binned) form against the exact one."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,6 +16,9 @@ from dlcourse.detection import (
     mean_average_precision_from_statistics,
 )
 from tests.detection.test_boxes import random_boxes
+
+#: One compiled program for the cases of these shapes (2 images, 4 detections, 3 objects, 3 classes).
+exact_map = jax.jit(functools.partial(mean_average_precision, num_classes=3))
 
 
 def hand_worked_case():
@@ -36,7 +41,7 @@ def test_map_of_the_hand_worked_case():
     # 0.5 B shifted, IoU 0.82 (TP), 0.2 D shrunk, IoU 0.25 (FP); 4 objects, D missed.
     # Precision 1, 1/2, 2/3, 1/2, 3/5, 1/2 at recall 1/4, 1/4, 1/2, 1/2, 3/4, 3/4; the envelope gives
     # AP = 1/4 · 1 + 1/4 · 2/3 + 1/4 · 3/5 = 17/30. Class 1: its one object found first, AP = 1.
-    value, per_class = jax.jit(lambda *args: mean_average_precision(*args, num_classes=3))(*hand_worked_case())
+    value, per_class = exact_map(*hand_worked_case())
     np.testing.assert_allclose(per_class[:2], [17 / 30, 1.0], rtol=1e-6)
     assert np.isnan(per_class[2])                        # class 2 has no object: left out of the mean
     assert float(value) == pytest.approx((17 / 30 + 1.0) / 2, rel=1e-6)
@@ -83,33 +88,27 @@ def test_the_additive_form_sums_over_batches_and_equals_the_exact_map_on_distinc
                             jnp.asarray(rng.integers(0, classes, (m, count))),
                             jnp.asarray(rng.uniform(size=(m, count)) < 0.9))
 
-    @jax.jit
-    def run(detections, true_boxes, true_classes, true_present):
-        whole = average_precision_statistics(detections, true_boxes, true_classes, true_present, jnp.ones(m),
-                                             num_classes=classes)
-        halves = [average_precision_statistics(jax.tree.map(lambda a: a[rows], detections), true_boxes[rows],
-                                               true_classes[rows], true_present[rows],
-                                               jnp.ones(m).at[-1].set(0.0)[rows], num_classes=classes)
-                  for rows in (slice(0, 3), slice(3, m))]
-        exact = mean_average_precision(detections, true_boxes, true_classes, true_present, num_classes=classes)[0]
-        without_last = mean_average_precision(jax.tree.map(lambda a: a[:-1], detections), true_boxes[:-1],
-                                              true_classes[:-1], true_present[:-1], num_classes=classes)[0]
-        return (mean_average_precision_from_statistics(whole), exact,
-                mean_average_precision_from_statistics(jax.tree.map(jnp.add, *halves)), without_last)
-
-    binned, exact, summed_halves, without_last = run(detections, true_boxes, true_classes, true_present)
-    assert 0.0 < float(exact) < 1.0                      # a mix of hits and misses
-    assert float(binned) == pytest.approx(float(exact), rel=1e-5)
-    # Two batches, the last image padding (weight 0): the sums give the mAP of the other five.
-    assert float(summed_halves) == pytest.approx(float(without_last), rel=1e-5)
+    statistics = jax.jit(functools.partial(average_precision_statistics, num_classes=classes))
+    exact = jax.jit(functools.partial(mean_average_precision, num_classes=classes))
+    first, second = (jax.tree.map(lambda a: a[rows], (detections, true_boxes, true_classes, true_present))
+                     for rows in (slice(0, 3), slice(3, m)))
+    whole = jax.tree.map(jnp.add, statistics(*first, jnp.ones(3)), statistics(*second, jnp.ones(3)))
+    binned, exact_value = mean_average_precision_from_statistics(whole), exact(detections, true_boxes, true_classes,
+                                                                               true_present)[0]
+    assert 0.0 < float(exact_value) < 1.0                # a mix of hits and misses
+    assert float(binned) == pytest.approx(float(exact_value), rel=1e-5)
+    # The last image as padding (weight 0) counts as if it were not there: no detection, no object.
+    padded = jax.tree.map(jnp.add, statistics(*first, jnp.ones(3)), statistics(*second, jnp.array([1.0, 1.0, 0.0])))
+    emptied = detections._replace(valid=detections.valid.at[-1].set(False))
+    without_last = exact(emptied, true_boxes, true_classes, jnp.asarray(true_present).at[-1].set(False))[0]
+    assert float(mean_average_precision_from_statistics(padded)) == pytest.approx(float(without_last), rel=1e-5)
 
 
 def test_finding_every_object_exactly_gives_map_one():
-    rng = np.random.default_rng(2)
-    true_boxes = np.stack([random_boxes(rng, 3) for _ in range(4)])
-    true_classes = rng.integers(0, 3, (4, 3))
-    detections = Detections(jnp.asarray(true_boxes), jnp.asarray(rng.uniform(0.1, 1, (4, 3)), jnp.float32),
-                            jnp.asarray(true_classes), jnp.ones((4, 3), bool))
-    value, _ = jax.jit(lambda d, b, c: mean_average_precision(d, b, c, jnp.ones((4, 3), bool), num_classes=3))(
-        detections, true_boxes, true_classes)
+    _, true_boxes, true_classes, true_present = hand_worked_case()
+    scores = jnp.array([[0.3, 0.9, 0.0, 0.0], [0.5, 0.2, 0.8, 0.0]])
+    pad = lambda a, value: jnp.concatenate([a, jnp.full(a.shape[:1] + (1,) + a.shape[2:], value, a.dtype)], 1)  # noqa: E731
+    detections = Detections(pad(true_boxes, 0.0), scores, pad(true_classes, -1), pad(true_present, False))
+    value, per_class = exact_map(detections, true_boxes, true_classes, true_present)
     assert float(value) == pytest.approx(1.0)
+    np.testing.assert_allclose(per_class[:2], 1.0)
