@@ -3,13 +3,16 @@
 The generated image ``G`` starts as the content photo plus noise and takes ``steps`` clipped Adam
 steps on ``J(G) = α J_content(C, G) + β J_style(S, G)`` (:func:`dlcourse.style.transfer_style`):
 ``J_content`` on ``content_layer``, ``J_style`` on ``style_layers`` with equal weights
-``λ^[l] = 1/L``. The activations come from one of three networks of VGG-19's layout (sixteen
-3×3 convolutions in five stages, layers ``conv1_1 … conv5_4``):
+``λ^[l] = 1/L``. The activations come from one of three networks of VGG's shape (stages of 3×3
+convolutions ending in 2×2 max pools, layers named ``conv{stage}_{index}``):
 
-- ``features=random``: VGG-19 at ``width`` × its filters, randomly initialized (He, seed ``seed``) —
-  random convolutional features already capture some texture;
-- ``features=trained``: the same network trained here for ``train_epochs`` epochs to classify the
-  generated coloured shapes by shape and colour (:func:`dlcourse.data.make_shapes`, 32×32);
+- ``features=random``: ``layout`` (``vgg11``: VGG's configuration A, eight convolutions, which has
+  every layer the default costs read; or ``vgg19``) at ``width`` × its filters, randomly initialized
+  (He: ``W ~ N(0, 2/n_in)``, ``b = 0``, NumPy's generator seeded with ``seed``) — random
+  convolutional features capture some texture;
+- ``features=trained``: the same network trained here for ``train_epochs`` epochs on
+  ``train_examples`` generated coloured shapes, classified by shape and colour
+  (:func:`dlcourse.data.make_shapes`, 32×32, 9 classes), under a global average pool and a dense layer;
 - ``features=vgg19``: the published VGG-19 from a file the user has, ``weights=PATH`` (Keras ``.h5``,
   or a torchvision/Keras-named ``.npz``/``.safetensors``; :func:`dlcourse.models.load_vgg`), full width,
   inputs normalized as those weights expect.
@@ -18,10 +21,10 @@ Photos are scikit-image's (:data:`dlcourse.data.PHOTO_FILES`; grey ones repeated
 their central square and resized to ``size × size``. Written to the workdir: ``style_transfer.png``
 (content | style | result) and ``style_costs.png`` (J, J_content, J_style against the step).
 
-Config (flat): ``content``, ``style`` (photo names), ``size``, ``features``, ``weights``, ``width``,
-``train_epochs``, ``content_layer``, ``style_layers`` (comma-separated), ``content_normalization``
-(``assignment``: ``1/(4 n_H n_W n_C)``, or ``course``: ½), ``alpha``, ``beta``, ``learning_rate``,
-``noise``, ``steps``, ``seed``.
+Config (flat): ``content``, ``style`` (photo names), ``size``, ``features``, ``weights``, ``layout``,
+``width``, ``train_examples``, ``train_epochs``, ``train_batch_size``, ``content_layer``,
+``style_layers`` (comma-separated), ``content_normalization`` (``assignment``: ``1/(4 n_H n_W n_C)``,
+or ``course``: ½), ``alpha``, ``beta``, ``learning_rate``, ``noise``, ``steps``, ``seed``.
 
     python experiments/style_transfer.py --workdir=runs/style [--config.features=trained]
     python experiments/style_transfer.py --workdir=runs/style_vgg --config.features=vgg19 \
@@ -56,7 +59,8 @@ def get_config() -> ml_collections.ConfigDict:
     config.layout = "vgg11"
     config.width = 0.25
     config.train_examples = 600
-    config.train_epochs = 3
+    config.train_epochs = 6
+    config.train_batch_size = 16
     config.content_layer = "conv4_2"
     config.style_layers = "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1"
     config.content_normalization = "assignment"
@@ -101,21 +105,22 @@ def train_features(config) -> tuple[dict, dict]:
 
     splits = data.make_shapes(config.seed, m=config.train_examples, size=SHAPE_SIZE, classes="shape_and_colour")
     model = style.FeatureClassifier(_stages(config), int(splits.y_train.max()) + 1)
-    trainable = train.supervised(model, splits, optimizer="adam", hparams={"learning_rate": 3e-3},
-                                 epochs=config.train_epochs, batch_size=64, evaluate_train=False)
+    trainable = train.supervised(model, splits, optimizer="adam", hparams={"learning_rate": 2e-3},
+                                 epochs=config.train_epochs, batch_size=config.train_batch_size, evaluate_train=False)
     start = time.perf_counter()
-    state, figures = jax.jit(trainable.train_with_state)(trainable.default_hparams(), jax.random.key(config.seed))
+    hparams, key = trainable.default_hparams(), jax.random.key(config.seed)
+    state, figures = train.compile_lowered(jax.jit(trainable.train_with_state).lower(hparams, key))(hparams, key)
     return ({"params": state.params["body"]},
             {"dev_accuracy": float(figures["final_dev_accuracy"]), "classes": model.num_classes,
              "seconds": time.perf_counter() - start})
 
 
-def feature_network(config, layers):
-    """``(features function, description)`` for ``config.features``."""
+def feature_network(config):
+    """``(model, variables, input convention, description)`` for ``config.features``."""
     import jax
     import jax.numpy as jnp
 
-    from dlcourse import models, style
+    from dlcourse import models
 
     if config.features not in FEATURES:
         raise ValueError(f"features must be one of {FEATURES}, got {config.features!r}")
@@ -126,15 +131,18 @@ def feature_network(config, layers):
         weights = models.read_vgg_weights(config.weights)
         variables = models.load_vgg(model, weights)
         convention = models.vgg_weights.weights_convention(weights)
-        return style.vgg_features(model, variables, layers, convention), {"weights": config.weights,
-                                                                        "convention": convention}
+        return model, variables, convention, {"weights": config.weights, "convention": convention}
     model = models.VGG(stages=_stages(config), include_top=False)
     if config.features == "random":
-        variables = model.init(jax.random.key(config.seed), jnp.zeros((1, config.size, config.size, 3)), train=False)
-        return style.vgg_features(model, variables, layers), {"layout": config.layout, "width": config.width}
+        # He initialization, W ~ N(0, 2 / (3·3·n_C)) and b = 0, drawn with NumPy: no compilation per shape.
+        shapes = jax.eval_shape(lambda key: model.init(key, jnp.zeros((1, 32, 32, 3)), train=False), jax.random.key(0))
+        rng = np.random.default_rng(config.seed)
+        variables = jax.tree.map(lambda leaf: np.zeros(leaf.shape, np.float32) if leaf.ndim == 1 else
+                                 (rng.standard_normal(leaf.shape) * np.sqrt(2 / np.prod(leaf.shape[:-1])))
+                                 .astype(np.float32), shapes)
+        return model, variables, None, {"layout": config.layout, "width": config.width}
     variables, training = train_features(config)
-    return style.vgg_features(model, variables, layers), {"layout": config.layout, "width": config.width,
-                                                          "training": training}
+    return model, variables, None, {"layout": config.layout, "width": config.width, "training": training}
 
 
 def plot_images(path: str, images, titles, title: str) -> None:
@@ -170,8 +178,6 @@ def plot_costs(path: str, costs: dict, title: str) -> None:
 
 
 def main(config, workdir=None) -> dict:
-    import functools
-
     import jax
 
     from dlcourse import style, train
@@ -187,17 +193,22 @@ def main(config, workdir=None) -> dict:
     if not style_layers:
         raise ValueError(f"style_layers must name at least one layer, got {config.style_layers!r}")
     content, style_image = load_square_photo(config.content, config.size), load_square_photo(config.style, config.size)
-    features, network = feature_network(config, (config.content_layer, *style_layers))
-    run = functools.partial(style.transfer_style, features, content, style_image, steps=config.steps,
-                            content_layer=config.content_layer,
-                            style_layers={name: 1.0 / len(style_layers) for name in style_layers},
-                            content_normalization=config.content_normalization)
+    model, variables, convention, network = feature_network(config)
+
+    def run(variables, key, **numbers):
+        # The weights are an argument, not constants of the program: XLA would fold them at compile time.
+        features = style.vgg_features(model, variables, (config.content_layer, *style_layers), convention)
+        return style.transfer_style(features, content, style_image, key, steps=config.steps,
+                                    content_layer=config.content_layer,
+                                    style_layers={name: 1.0 / len(style_layers) for name in style_layers},
+                                    content_normalization=config.content_normalization, **numbers)
+
     numbers = {name: np.float32(config[name]) for name in ("alpha", "beta", "learning_rate", "noise")}
     start = time.perf_counter()
-    compiled = train.compile_lowered(jax.jit(run).lower(jax.random.key(config.seed), **numbers))
+    compiled = train.compile_lowered(jax.jit(run).lower(variables, jax.random.key(config.seed), **numbers))
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    result = jax.block_until_ready(compiled(jax.random.key(config.seed), **numbers))
+    result = jax.block_until_ready(compiled(variables, jax.random.key(config.seed), **numbers))
     seconds = time.perf_counter() - start
     costs = {name: np.asarray(curve, np.float64) for name, curve in result.costs.items()}
     image = np.asarray(result.image)
