@@ -130,7 +130,7 @@ def feature_network(config):
         model = models.VGG19(include_top=False)
         weights = models.read_vgg_weights(config.weights)
         variables = models.load_vgg(model, weights)
-        convention = models.vgg_weights.weights_convention(weights)
+        convention = models.weights_convention(weights)
         return model, variables, convention, {"weights": config.weights, "convention": convention}
     model = models.VGG(stages=_stages(config), include_top=False)
     if config.features == "random":
@@ -225,7 +225,8 @@ def main(config, workdir=None) -> dict:
                  f"({config.size} px, {config.steps} steps)")
         plot_images(os.path.join(workdir, "style_transfer.png"), (content, style_image, image),
                     (f"content: {config.content}", f"style: {config.style}", "generated"), title)
-        plot_costs(os.path.join(workdir, "style_costs.png"), costs, title)
+        plot_costs(os.path.join(workdir, "style_costs.png"), costs,
+                   f"{config.features} features: {config.content} + {config.style} style, {config.size} px")
     return {"features": config.features, "network": network, "size": config.size, "steps": config.steps,
             **{f"first_{name}": float(curve[0]) for name, curve in costs.items()},
             **{f"final_{name}": float(curve[-1]) for name, curve in costs.items()},
