@@ -1,6 +1,9 @@
 """Object detection: boxes and IoU, YOLO (targets, loss, decoding), non-max suppression, mAP, and
 a region-proposal baseline.
 
+- :mod:`.localization` — one object per image: the target ``[p_c, b_x, b_y, b_h, b_w, c_1 … c_n,
+  l_1x, l_1y, …]``, its squared and log losses, box IoU and landmark metrics (the vector's index
+  constants ``PRESENCE`` and ``BOX`` stay in the module).
 - :mod:`.boxes` — corner ``(x1, y1, x2, y2)`` and centre ``(b_x, b_y, b_h, b_w)`` boxes, :func:`iou`.
 - :mod:`.yolo` — the ``S × S × A × (5 + C)`` target of a grid of anchor boxes, the YOLO loss,
   decoding the network's output, :func:`detect`.
@@ -27,6 +30,12 @@ Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 from dlcourse.lazy_imports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    **dict.fromkeys(["CORRECT_IOU", "LOSS_KINDS", "PRESENCE_THRESHOLDS", "box_corners", "box_iou_metric",
+                     "class_accuracy_metric", "landmark_error_metric", "landmark_points",
+                     "landmark_squared_error_terms", "localization_accuracy_metric", "localization_loss",
+                     "localization_targets", "log_localization_terms", "make_localization_splits",
+                     "predicted_presence", "presence_accuracy_metric", "presence_probability",
+                     "scene_localization_targets", "squared_localization_terms", "target_size"], "localization"),
     **dict.fromkeys(["box_area", "centres_to_corners", "corners_to_centres", "iou", "pairwise_iou"], "boxes"),
     **dict.fromkeys(["COORD_WEIGHT", "NO_OBJECT_WEIGHT", "check_anchors", "decode_outputs", "detect",
                      "encode_targets", "shape_iou", "targets_to_boxes", "yolo_loss"], "yolo"),
