@@ -78,8 +78,11 @@ def scan_cell(step: Step, params: Any, initial_state: Any, x: jax.Array, mask: O
     def masked_step(state, inputs):
         x_t, keep = inputs
         new_state, output = step(params, state, x_t)
-        new_state = jax.tree.map(lambda new, old: jnp.where(keep[:, None], new, old), new_state, state)
-        return new_state, jnp.where(keep[:, None], output, jnp.zeros_like(output))
+
+        def where_kept(new, old):  # keep: [m], broadcast over every non-batch axis
+            return jnp.where(keep.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+
+        return jax.tree.map(where_kept, new_state, state), where_kept(output, jnp.zeros_like(output))
 
     final, outputs = lax.scan(masked_step, initial_state, (jnp.swapaxes(x, 0, 1), mask.T), reverse=reverse)
     return final, jnp.swapaxes(outputs, 0, 1)

@@ -80,7 +80,7 @@ def test_rnn_forward_equals_numpy_per_example_and_padding_keeps_the_state():
     p = random_params(rng, rnn_shapes(4, 3))
     x, mask = padded_batch(rng, 3)
     a0 = jnp.asarray(rng.normal(size=(3, 4)), jnp.float32)
-    a, y_hat = dnn.rnn_forward(p, x, mask, a0)
+    a, y_hat = jax.jit(dnn.rnn_forward)(p, x, mask, a0)
     assert a.shape == (3, 5, 4) and y_hat.shape == (3, 5, 3)
     for i, length in enumerate(LENGTHS):
         expected = numpy_rnn(p, x[i, :length], a0[i])
@@ -101,7 +101,7 @@ def test_a_hole_in_the_mask_passes_the_state_through():
     rng = np.random.default_rng(1)
     p = random_params(rng, rnn_shapes(3, 2))
     x = jnp.asarray(rng.normal(size=(1, 4, 2)), jnp.float32)
-    a, _ = dnn.rnn_forward(p, x, jnp.asarray([[1, 0, 0, 1]]))
+    a, _ = jax.jit(dnn.rnn_forward)(p, x, jnp.asarray([[1, 0, 0, 1]]))
     expected = numpy_rnn(p, np.asarray(x[0])[[0, 3]], np.zeros(3))
     np.testing.assert_allclose(a[0, [0, 3]], expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(a[0, 1:3], 0.0)
@@ -145,8 +145,8 @@ def test_rnn_equals_flax_simple_cell():
     variables = drawn_like(jax.eval_shape(cell.init, jax.random.key(0), jnp.zeros((2, 5)), x[:, 0]), rng)
     a0 = jnp.asarray(rng.normal(size=(2, 5)), jnp.float32)
     theirs = nn.RNN(cell).apply({"params": {"cell": variables["params"]}}, x, initial_carry=a0)
-    ours, _ = dnn.rnn_forward(dict(dnn.flax_simple_cell_to_rnn(variables), W_ya=jnp.zeros((1, 5)), b_y=jnp.zeros(1)),
-                              x, a0=a0)
+    p = dict(dnn.flax_simple_cell_to_rnn(variables), W_ya=jnp.zeros((1, 5)), b_y=jnp.zeros(1))
+    ours, _ = jax.jit(dnn.rnn_forward)(p, x, a0=a0)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 

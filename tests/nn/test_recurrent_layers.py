@@ -25,9 +25,8 @@ def test_parameter_names_and_shapes():
     assert deep["layers_0"]["backward_layer"]["W_ax"] == (2, 5) and deep["layers_1"]["W_u"] == (4, 4 + 5)
 
 
-def test_lstm_initial_distribution_and_values():
-    rng = np.random.default_rng(20)
-    x, mask = padded_batch(rng, 32, lengths=(3, 2))
+def test_lstm_initial_distribution():
+    x, mask = padded_batch(np.random.default_rng(20), 32, lengths=(3, 2))
     lstm = dnn.LSTM(64, forget_bias_init=nn.initializers.ones)
     p = jax.jit(lstm.init)(jax.random.key(1), x, mask)["params"]
     for gate in "fuco":
@@ -36,11 +35,6 @@ def test_lstm_initial_distribution_and_values():
         assert abs(np.var(w_x) * 32 - 1) < 0.15  # LeCun normal: variance 1/n_x
         np.testing.assert_array_equal(p[f"b_{gate}"], 1.0 if gate == "f" else 0.0)
     assert not np.allclose(p["W_f"], p["W_u"])  # each gate drawn with its own key
-    final, a = jax.jit(lstm.apply)({"params": p}, x, mask)
-    for i, n in enumerate((3, 2)):
-        expected, c = numpy_lstm(p, x[i, :n], np.zeros(64), np.zeros(64))
-        np.testing.assert_allclose(a[i, :n], expected, rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(final.c[i], c, rtol=1e-4, atol=1e-5)
 
 
 def test_bidirectional_lstm_equals_flax_bidirectional_with_sequence_lengths():
