@@ -132,9 +132,10 @@ def rnn_output(params: dict, a: jax.Array) -> jax.Array:
     return softmax(a @ params["W_ya"].T + params["b_y"], axis=-1)
 
 
-def rnn_forward(params: dict, x: jax.Array, mask: Optional[jax.Array] = None,
-                a0: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
-    """The RNN over sequences ``x: [m, T, n_x]`` (padding ``mask: [m, T]``) from ``a⟨0⟩ = a0`` (zeros).
+def rnn_forward(params: dict, x: jax.Array, mask: Optional[jax.Array] = None, a0: Optional[jax.Array] = None,
+                reverse: bool = False) -> tuple[jax.Array, jax.Array]:
+    """The RNN over sequences ``x: [m, T, n_x]`` (padding ``mask: [m, T]``) from ``a⟨0⟩ = a0`` (zeros);
+    from each example's last real step back to ``t = 1`` when ``reverse``.
 
     Returns ``(a: [m, T, n_a], ŷ: [m, T, n_y])``; at padded steps ``a`` is 0 (the state carried past
     them is unchanged) and ``ŷ`` is ``softmax(b_y)``, to be masked out of a loss.
@@ -142,7 +143,7 @@ def rnn_forward(params: dict, x: jax.Array, mask: Optional[jax.Array] = None,
     x, mask = check_sequences(x, mask)
     if a0 is None:
         a0 = jnp.zeros((x.shape[0], params["W_aa"].shape[0]), x.dtype)
-    _, a = scan_cell(rnn_step, params, a0, x, mask)
+    _, a = scan_cell(rnn_step, params, a0, x, mask, reverse)
     return a, rnn_output(params, a)
 
 
