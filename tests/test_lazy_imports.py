@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-PACKAGES = ("cli", "data", "models", "nn", "optim", "strategy", "sweep", "train")
+PACKAGES = ("cli", "data", "detection", "faces", "models", "nn", "optim", "strategy", "style", "sweep", "train")
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -1,7 +1,8 @@
 """Flax Linen models. Outputs are logits.
 
 Row models (logistic regression, shallow net, MLP) take ``[batch, features]``; the convolutional
-ones (LeNet-5, AlexNet, VGG-16, ResNet, Inception v1, MobileNet v1/v2) take NHWC images
+ones (LeNet-5, AlexNet, VGG-16/19, ResNet, Inception v1, MobileNet v1/v2; for seeing objects
+LocalizationNet, YOLO, the sliding-window classifier, U-Net, FaceEncoder) take NHWC images
 ``[batch, n_H, n_W, n_C]``. Every model is called the same way so a training loop can treat them
 alike (each declares the keywords it uses among ``train``, ``keep_prob`` and ``mask``)::
 
@@ -10,7 +11,8 @@ alike (each declares the keywords it uses among ``train``, ``keep_prob`` and ``m
 
 Models with batch norm have an ``axis_name`` attribute for batch statistics across devices.
 :func:`summary` tabulates any model's layers from shapes alone. :func:`load_torchvision` fills a
-ResNet or MobileNetV2 with torchvision's published weights from a local ``.safetensors``/``.npz`` file.
+ResNet or MobileNetV2 with torchvision's published weights from a local ``.safetensors``/``.npz`` file;
+:func:`load_vgg` fills VGG-16/19 from a Keras ``.h5`` or a torchvision/Keras-named state dict.
 
 Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 """
