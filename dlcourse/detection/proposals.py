@@ -81,7 +81,7 @@ def label_windows(windows: jax.Array, true_boxes: jax.Array, true_classes: jax.A
 
 def sample_window_examples(key: jax.Array, images: jax.Array, true_boxes: jax.Array, true_classes: jax.Array,
                            true_present: jax.Array, windows: jax.Array, *, crop_size: int, positives: int,
-                           negatives: int) -> tuple[jax.Array, jax.Array]:
+                           negatives: int, negative_iou: float = NEGATIVE_IOU) -> tuple[jax.Array, jax.Array]:
     """Training crops for the window classifier: per image, ``positives`` windows drawn (with
     replacement) among those labelled with a class and ``negatives`` among the background ones
     (an image without a positive window gives background crops in their place).
@@ -92,6 +92,8 @@ def sample_window_examples(key: jax.Array, images: jax.Array, true_boxes: jax.Ar
       windows: ``[N, 4]`` (:func:`sliding_windows`).
       crop_size: side of a crop.
       positives, negatives: windows per image of each kind.
+      negative_iou: windows whose best IoU is below it are background (:func:`label_windows`; Fast
+        R-CNN trains with 0.5, so every window is either an object or background).
 
     Returns:
       ``(crops [m·(positives + negatives), crop, crop, C], labels [m·(positives + negatives)])``;
@@ -100,7 +102,7 @@ def sample_window_examples(key: jax.Array, images: jax.Array, true_boxes: jax.Ar
     windows = jnp.asarray(windows, jnp.float32)
 
     def one(key, image, boxes, classes, present):
-        labels = label_windows(windows, boxes, classes, present)
+        labels = label_windows(windows, boxes, classes, present, negative_iou=negative_iou)
         is_object, is_background = labels > 0, labels == 0
         positive_key, negative_key = jax.random.split(key)
         object_weights = jnp.where(jnp.any(is_object), is_object, is_background).astype(jnp.float32)
