@@ -1,7 +1,7 @@
 """Word embeddings: vocabulary, the embedding matrix, context/target pairs, word2vec, GloVe,
 similarity and analogies, debiasing, and vectors in the GloVe / word2vec text formats.
 
-- :mod:`.vocabulary` — V = [⟨PAD⟩, ⟨UNK⟩, ⟨EOS⟩, words by frequency] with ``min_count``;
+- :mod:`.vocabulary` — V = [⟨PAD⟩, ⟨EOS⟩, ⟨UNK⟩, words by frequency] with ``min_count``;
   ``tokenize``, ``encode``, ``encode_sentences`` (fixed ``[m, L]`` ids and mask), ``decode``.
 - :mod:`.embedding_matrix` — E ``[|V|, n_e]`` and e_j = o_jᵀ E = row j.
 - :mod:`.context` — the notes' contexts: last 4 words, 4 left and right, last word, nearby word;

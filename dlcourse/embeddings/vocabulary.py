@@ -1,11 +1,12 @@
-"""The vocabulary V = [⟨PAD⟩, ⟨UNK⟩, ⟨EOS⟩, a, aaron, …, zulu]: words to ids and back.
+"""The vocabulary V = [⟨PAD⟩, ⟨EOS⟩, ⟨UNK⟩, a, aaron, …, zulu] with word counts: words to ids and back.
 
 Ids are fixed for the special tokens: ``PAD_ID = 0`` (padding, never a word; its count is 0 so it is
-never drawn as a negative sample), ``UNK_ID = 1`` (every word seen fewer than ``min_count`` times,
-or not seen at all), ``EOS_ID = 2`` (end of sentence). The words follow, most frequent first, ties
+never drawn as a negative sample), ``EOS_ID = 1`` (end of sentence), ``UNK_ID = 2`` (every word
+seen fewer than ``min_count`` times, or not seen at all) — the ids of :mod:`dlcourse.data.text`, so
+ids mean the same to a language model. The words follow, most frequent first, ties
 in alphabetical order, so ids are deterministic. ``counts[i]`` is the number of times word i occurs
-in the corpus the vocabulary was built from (⟨UNK⟩: all the rare words together; ⟨EOS⟩: the number of
-sentences), the frequencies f(w) word2vec's sampling uses.
+in the corpus the vocabulary was built from (⟨EOS⟩: the number of sentences; ⟨UNK⟩: all the rare words
+together), the frequencies f(w) word2vec's sampling uses.
 
 Sentences are lists of tokens; :func:`tokenize` splits raw text (lower case, words with inner
 apostrophes and digits, each punctuation mark its own token). Encoded corpora have fixed shapes:
@@ -23,9 +24,9 @@ import numpy as np
 __all__ = ["EOS", "EOS_ID", "PAD", "PAD_ID", "SPECIAL_TOKENS", "UNK", "UNK_ID", "EncodedCorpus", "Vocabulary",
            "build_vocabulary", "decode", "encode", "encode_sentences", "tokenize"]
 
-PAD, UNK, EOS = "<PAD>", "<UNK>", "<EOS>"
-SPECIAL_TOKENS = (PAD, UNK, EOS)
-PAD_ID, UNK_ID, EOS_ID = 0, 1, 2
+PAD, EOS, UNK = "<PAD>", "<EOS>", "<UNK>"
+SPECIAL_TOKENS = (PAD, EOS, UNK)
+PAD_ID, EOS_ID, UNK_ID = 0, 1, 2
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
 
@@ -91,7 +92,7 @@ def build_vocabulary(sentences: Iterable[Sequence[str]], *, min_count: int = 1,
         kept = kept[:max_size - len(SPECIAL_TOKENS)]
     unknown = sum(counter.values()) - sum(count for _, count in kept)
     words = SPECIAL_TOKENS + tuple(word for word, _ in kept)
-    counts = np.array([0, unknown, sentence_count] + [count for _, count in kept], dtype=np.int64)
+    counts = np.array([0, sentence_count, unknown] + [count for _, count in kept], dtype=np.int64)
     return Vocabulary(words, counts)
 
 

@@ -18,13 +18,13 @@ def test_tokenize_lowers_and_splits_punctuation():
 def test_vocabulary_orders_by_count_and_sends_rare_words_to_unk():
     sentences = [["b", "a", "c", "a"], ["a", "b", "d"]]
     vocabulary = embeddings.build_vocabulary(sentences, min_count=2)
-    assert vocabulary.words == ("<PAD>", "<UNK>", "<EOS>", "a", "b")
-    np.testing.assert_array_equal(vocabulary.counts, [0, 2, 2, 3, 2])      # c and d are ⟨UNK⟩; 2 sentences
+    assert vocabulary.words == ("<PAD>", "<EOS>", "<UNK>", "a", "b")
+    np.testing.assert_array_equal(vocabulary.counts, [0, 2, 2, 3, 2])      # 2 sentences; c and d are ⟨UNK⟩
     ids = embeddings.encode(vocabulary, ["a", "c", "zebra", "b"], eos=True)
     np.testing.assert_array_equal(ids, [3, embeddings.UNK_ID, embeddings.UNK_ID, 4, embeddings.EOS_ID])
     assert embeddings.decode(vocabulary, ids) == ["a", "<UNK>", "<UNK>", "b", "<EOS>"]
     # ties break alphabetically; max_size counts the special tokens
-    assert embeddings.build_vocabulary([["y", "x"]], max_size=4).words == ("<PAD>", "<UNK>", "<EOS>", "x")
+    assert embeddings.build_vocabulary([["y", "x"]], max_size=4).words == ("<PAD>", "<EOS>", "<UNK>", "x")
     with pytest.raises(ValueError, match="min_count"):
         embeddings.build_vocabulary(sentences, min_count=0)
     with pytest.raises(ValueError, match="reserved"):
@@ -36,7 +36,7 @@ def test_vocabulary_orders_by_count_and_sends_rare_words_to_unk():
 def test_encoded_sentences_are_padded_and_masked():
     vocabulary = embeddings.build_vocabulary([["a", "b"], ["b"]])
     corpus = embeddings.encode_sentences(vocabulary, [["a", "b"], ["b"]], eos=True)
-    np.testing.assert_array_equal(corpus.ids, [[4, 3, 2], [3, 2, 0]])
+    np.testing.assert_array_equal(corpus.ids, [[4, 3, 1], [3, 1, 0]])
     np.testing.assert_array_equal(corpus.mask, [[True, True, True], [True, True, False]])
     assert embeddings.decode(vocabulary, corpus.ids[1]) == ["b", "<EOS>"]
     with pytest.raises(ValueError, match="more than length=2"):
