@@ -31,6 +31,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
                      "random_crop", "random_mirror", "random_pca_colour_shift", "random_rotation", "random_shear",
                      "rotate", "sample_bilinear", "shear", "shift_colours"], "augment"),
     **dict.fromkeys(["save_augmentation_grid"], "augmentation_grid"),
-    **dict.fromkeys(["EOS", "PAD", "SPECIAL_TOKENS", "UNK", "Vocabulary", "build_vocabulary", "load_sequences",
-                     "next_token_arrays", "next_token_examples", "tokenize"], "text"),
+    **dict.fromkeys(["TOKEN_LEVELS", "load_sequences", "next_token_arrays", "next_token_examples", "tokenize"], "text"),
 })

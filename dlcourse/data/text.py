@@ -1,7 +1,9 @@
-"""Text as token sequences for language models: tokens, a vocabulary, and next-token arrays.
+"""Text as token sequences for language models: characters or words, and next-token arrays.
 
 A *sequence* is one line of text (a name, a sentence), split into characters or words
-(:func:`tokenize`). A :class:`Vocabulary` maps tokens to ids, with three special tokens first:
+(:func:`tokenize`). The vocabulary is :func:`dlcourse.embeddings.build_vocabulary` (ids
+:func:`dlcourse.embeddings.encode`, tokens back :func:`dlcourse.embeddings.decode`), whose three
+special tokens come first:
 
     <PAD> = 0    padding, and the model's first input x⟨1⟩ (embedded as the zero vector, the course's 0⃗)
     <EOS> = 1    end of sequence, the last target of every sequence
@@ -19,105 +21,31 @@ Sequences come from a list of strings or a text file with one sequence per line
 
 from __future__ import annotations
 
-import collections
 import pathlib
-import re
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from dlcourse.data.examples import Examples
 from dlcourse.data.files import MissingDataFileError
+from dlcourse.embeddings.vocabulary import EOS_ID, PAD_ID
+from dlcourse.embeddings.vocabulary import tokenize as word_tokens
 
-__all__ = ["EOS", "PAD", "SPECIAL_TOKENS", "UNK", "Vocabulary", "build_vocabulary", "load_sequences",
-           "next_token_arrays", "next_token_examples", "tokenize"]
+__all__ = ["TOKEN_LEVELS", "load_sequences", "next_token_arrays", "next_token_examples", "tokenize"]
 
-PAD, EOS, UNK = "<PAD>", "<EOS>", "<UNK>"
-SPECIAL_TOKENS = (PAD, EOS, UNK)  # ids 0, 1, 2 in every vocabulary
 TOKEN_LEVELS = ("character", "word")
-_WORD = re.compile(r"\w+(?:'\w+)*|[^\w\s]")  # words (with inner apostrophes) and single punctuation marks
 
 
 def tokenize(text: str, level: str = "character", lowercase: bool = False) -> list[str]:
-    """``text`` split into tokens: every character (spaces included) for ``level='character'``;
-    for ``level='word'``, words (letters, digits, ``_``, inner apostrophes) and punctuation marks,
-    whitespace dropped: ``"Cats average 15 hours."`` → ``['Cats', 'average', '15', 'hours', '.']``."""
+    """``text`` split into tokens: every character (spaces included) for ``level='character'``,
+    lower-cased when ``lowercase``; for ``level='word'``, :func:`dlcourse.embeddings.tokenize`'s
+    lower-cased words and punctuation marks: ``"Cats average 15 hours."`` → ``['cats', 'average',
+    '15', 'hours', '.']``."""
     if level not in TOKEN_LEVELS:
         raise ValueError(f"level must be one of {TOKEN_LEVELS}; got {level!r}")
-    if lowercase:
-        text = text.lower()
-    return list(text) if level == "character" else _WORD.findall(text)
-
-
-class Vocabulary:
-    """Tokens by id: ``tokens[0:3]`` are ``<PAD>, <EOS>, <UNK>`` (:data:`SPECIAL_TOKENS`)."""
-
-    pad_id, eos_id, unk_id = 0, 1, 2
-
-    def __init__(self, tokens: Sequence[str]):
-        tokens = tuple(tokens)
-        if tokens[:len(SPECIAL_TOKENS)] != SPECIAL_TOKENS:
-            raise ValueError(f"a vocabulary starts with {SPECIAL_TOKENS}; got {tokens[:3]}")
-        if len(set(tokens)) != len(tokens):
-            repeated = sorted(t for t, c in collections.Counter(tokens).items() if c > 1)
-            raise ValueError(f"tokens repeat in the vocabulary: {repeated[:5]}")
-        self.tokens = tokens
-        self._index = {token: i for i, token in enumerate(tokens)}
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Vocabulary) and self.tokens == other.tokens
-
-    def __hash__(self) -> int:
-        return hash(self.tokens)
-
-    def __repr__(self) -> str:
-        return f"Vocabulary({len(self.tokens)} tokens: {self.tokens[:8]}{'…' if len(self.tokens) > 8 else ''})"
-
-    @property
-    def size(self) -> int:
-        """``|V|``, special tokens included."""
-        return len(self.tokens)
-
-    def encode(self, tokens: Iterable[str]) -> np.ndarray:
-        """int32 ids of ``tokens``; a token outside the vocabulary is ``<UNK>``."""
-        return np.array([self._index.get(token, self.unk_id) for token in tokens], np.int32)
-
-    def decode(self, ids: Iterable[int], stop_at_eos: bool = True) -> list[str]:
-        """The tokens of ``ids``, up to (not including) the first ``<EOS>`` when ``stop_at_eos``,
-        ``<PAD>`` dropped."""
-        tokens = []
-        for i in np.asarray(list(ids), np.int64).reshape(-1):
-            if not 0 <= i < len(self.tokens):
-                raise ValueError(f"token id {i} is outside the vocabulary of size {len(self.tokens)}")
-            if i == self.eos_id and stop_at_eos:
-                break
-            if i != self.pad_id:
-                tokens.append(self.tokens[i])
-        return tokens
-
-
-def build_vocabulary(sequences: Iterable[Sequence[str]], min_count: int = 1,
-                     max_size: int | None = None) -> Vocabulary:
-    """The special tokens, then every token seen at least ``min_count`` times, most frequent first
-    (ties in order of first appearance), at most ``max_size`` tokens in all (special ones included).
-    The rest become ``<UNK>`` when encoded."""
-    if not isinstance(min_count, int) or min_count < 1:
-        raise ValueError(f"min_count must be a positive int; got {min_count!r}")
-    if max_size is not None and (not isinstance(max_size, int) or max_size < len(SPECIAL_TOKENS)):
-        raise ValueError(f"max_size must be an int >= {len(SPECIAL_TOKENS)} (the special tokens); got {max_size!r}")
-    counts = collections.Counter()
-    for sequence in sequences:
-        counts.update(sequence)
-    for special in SPECIAL_TOKENS:
-        if special in counts:
-            raise ValueError(f"the text contains the special token {special!r}")
-    kept = [token for token, count in counts.most_common() if count >= min_count]
-    if max_size is not None:
-        kept = kept[:max_size - len(SPECIAL_TOKENS)]
-    return Vocabulary(SPECIAL_TOKENS + tuple(kept))
+    if level == "word":
+        return word_tokens(text)
+    return list(text.lower() if lowercase else text)
 
 
 def next_token_arrays(sequences: Sequence[Sequence[int]], length: int | None = None,
@@ -138,8 +66,8 @@ def next_token_arrays(sequences: Sequence[Sequence[int]], length: int | None = N
     if not isinstance(length, (int, np.integer)) or length < 1:
         raise ValueError(f"length must be a positive int; got {length!r}")
     m = len(sequences)
-    inputs = np.zeros((m, length), np.int32)
-    targets = np.zeros((m, length), np.int32)
+    inputs = np.full((m, length), PAD_ID, np.int32)
+    targets = np.full((m, length), PAD_ID, np.int32)
     mask = np.zeros((m, length), np.float32)
     for i, ids in enumerate(sequences):
         if np.any(ids < 0):
@@ -151,7 +79,7 @@ def next_token_arrays(sequences: Sequence[Sequence[int]], length: int | None = N
             ids = ids[:length - 1]
         inputs[i, 1:len(ids) + 1] = ids
         targets[i, :len(ids)] = ids
-        targets[i, len(ids)] = 1
+        targets[i, len(ids)] = EOS_ID
         mask[i, :len(ids) + 1] = 1
     return inputs, targets, mask
 

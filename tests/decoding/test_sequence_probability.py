@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from dlcourse import data, decoding
+from dlcourse import data, decoding, embeddings
 
 CORPUS = ["ab", "abb", "ba", "a", "bab", "bb"]
 START, END = "^", "$"
@@ -16,7 +16,7 @@ def counted_bigram():
     """``(vocabulary, log_table [|V|, |V|], probability(word) -> Fraction)`` of the add-one bigram model
     of :data:`CORPUS`: ``P(next | prev) = (count(prev next) + 1) / (count(prev ·) + 4)`` over the four
     possible next tokens <EOS>, <UNK>, a, b (never <PAD>); row <PAD> is the start ``^``."""
-    vocab = data.build_vocabulary(CORPUS)
+    vocab = embeddings.build_vocabulary([list(word) for word in CORPUS])
     counts = collections.Counter()
     for word in CORPUS:
         symbols = [START, *word, END]
@@ -33,8 +33,7 @@ def counted_bigram():
             result *= conditional(prev, nxt)
         return result
 
-    ids = {START: vocab.pad_id, END: vocab.eos_id, "<UNK>": vocab.unk_id, "a": vocab.encode("a")[0],
-           "b": vocab.encode("b")[0]}
+    ids = dict(zip([START, END, "<UNK>", "a", "b"], embeddings.encode(vocab, ["<PAD>", "<EOS>", "<UNK>", "a", "b"])))
     table = np.full((vocab.size, vocab.size), -60.0)   # P(<PAD>) = e^−60 / Σ: zero in float32 arithmetic
     for prev in (START, "<UNK>", "a", "b", END):
         for nxt in nexts:
@@ -52,7 +51,7 @@ def test_chain_rule_equals_the_counted_bigram_probability():
     # worked by hand: P(a | ^) = (3+1)/(6+4), P(b | a) = (3+1)/(5+4), P(<EOS> | b) = (4+1)/(8+4)
     assert probability("ab") == Fraction(4, 10) * Fraction(4, 9) * Fraction(5, 12) == Fraction(2, 27)
     words = ["ab", "a", "bba", "abab", "b"]
-    inputs, targets, mask = data.next_token_arrays([vocab.encode(w) for w in words])
+    inputs, targets, mask = data.next_token_arrays([embeddings.encode(vocab, list(w)) for w in words])
     log_p = np.asarray(decoding.sequence_log_probability(table_logits(table, inputs), targets, mask))
     np.testing.assert_allclose(np.exp(log_p), [float(probability(w)) for w in words], rtol=1e-5)
     np.testing.assert_allclose(np.exp(log_p[0]), 2 / 27, rtol=1e-5)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dlcourse import data, decoding, models
+from dlcourse import data, decoding, embeddings, models
 from dlcourse.train import supervised
 from tests.decoding.test_sequence_probability import counted_bigram
 
@@ -42,27 +42,27 @@ def bigram_language_model():
     vocab, table, probability = counted_bigram()
     v = vocab.size
     model = models.LanguageModel(v, embedding_size=v, hidden_size=v, cell="rnn")
-    kernel = table - table[vocab.pad_id]
+    kernel = table - table[embeddings.PAD_ID]
     params = {"embedding": {"embedding": np.eye(v, dtype=np.float32)},
               "rnn_1": {"W_aa": np.zeros((v, v), np.float32), "W_ax": 20 * np.eye(v, dtype=np.float32),
                         "b_a": np.zeros(v, np.float32)},
-              "readout": {"kernel": kernel, "bias": table[vocab.pad_id]}}
+              "readout": {"kernel": kernel, "bias": table[embeddings.PAD_ID]}}
     return vocab, table, probability, model, {"params": params}
 
 
 def test_an_rnn_set_to_the_counted_bigram_gives_its_chain_rule_probabilities_and_greedy_path():
     vocab, table, probability, model, variables = bigram_language_model()
     words = ["ab", "bba", "a", "abab"]
-    inputs, targets, mask = data.next_token_arrays([vocab.encode(w) for w in words])
+    inputs, targets, mask = data.next_token_arrays([embeddings.encode(vocab, list(w)) for w in words])
     logits = model.apply(variables, inputs, mask)
     np.testing.assert_allclose(jax.nn.log_softmax(logits)[mask > 0], jax.nn.log_softmax(table[inputs])[mask > 0],
                                atol=1e-5)
     log_p = decoding.sequence_log_probability(logits, targets, mask)
     np.testing.assert_allclose(np.exp(log_p), [float(probability(w)) for w in words], rtol=1e-5)
     step = models.language_model_step(model, variables)
-    greedy = decoding.greedy_decode(step, model.initial_states(2), jnp.zeros(2, jnp.int32), 6, vocab.eos_id)
+    greedy = decoding.greedy_decode(step, model.initial_states(2), jnp.zeros(2, jnp.int32), 6, embeddings.EOS_ID)
     by_table = decoding.greedy_decode(lambda s, x: (s, jnp.asarray(table)[x]), None, jnp.zeros(2, jnp.int32), 6,
-                                      vocab.eos_id)
+                                      embeddings.EOS_ID)
     np.testing.assert_array_equal(greedy.tokens, by_table.tokens)
     np.testing.assert_allclose(greedy.log_probability, by_table.log_probability, rtol=1e-5)
 
@@ -92,8 +92,8 @@ def test_padding_anywhere_leaves_the_real_steps_alone_and_states_continue_a_sequ
 
 def test_a_tiny_model_trains_through_the_supervised_builder_with_token_masks():
     words = ["abc" * k + "d" for k in range(1, 5)] + ["cab" * k for k in range(1, 5)]
-    vocab = data.build_vocabulary(words)
-    examples = data.next_token_examples([vocab.encode(w) for w in words])
+    vocab = embeddings.build_vocabulary([list(w) for w in words])
+    examples = data.next_token_examples([embeddings.encode(vocab, list(w)) for w in words])
     model = models.LanguageModel(vocab.size, embedding_size=8, hidden_size=16, cell="rnn")
     trainable = supervised(model, data.Dataset(examples, examples), optimizer="adam",
                            hparams={"learning_rate": 0.05}, epochs=30, batch_size=8, loss="softmax",
