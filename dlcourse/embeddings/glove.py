@@ -18,6 +18,7 @@ The loss reads X as a list of entries (i, j, X_ij) so a large vocabulary need no
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -108,21 +109,33 @@ def glove_final_embeddings(params: dict[str, jax.Array]) -> jax.Array:
 
 
 def train_glove(entries: CooccurrenceEntries, vocab_size: int, *, embedding_size: int = 50, epochs: int = 25,
-                batch_size: int = 4096, x_max: float = 100.0, alpha: float = 0.75,
-                optimizer: optim.GradientTransformation | None = None, learning_rate: float = 0.05,
+                batch_size: int = 4096, x_max: float | jax.Array = 100.0, alpha: float | jax.Array = 0.75,
+                optimizer: optim.GradientTransformation | None = None, learning_rate: float | jax.Array = 0.05,
                 key: jax.Array | None = None) -> GloVe:
     """Minimize J over the entries of X, ⌈n / batch_size⌉ steps per epoch on a fresh shuffle.
 
-    Each step descends the mini-batch's sum divided by the batch size (the epoch loss reported is J
-    over all entries at the epoch's steps, i.e. the sum of the batch sums). ``optimizer`` defaults to
-    ``optim.adam(learning_rate)``; ``key`` (default key 0) draws the initialization and the shuffles.
+    Each step descends the mini-batch's sum divided by the batch size; the epoch loss reported is
+    the sum of the batch sums, J over all entries as the epoch went. ``optimizer`` (static: a new
+    one compiles anew) defaults to ``optim.adam(learning_rate)``; ``learning_rate``, ``x_max`` and
+    ``alpha`` are traced. ``key`` (default key 0) draws the initialization and the shuffles.
     """
     rows, columns, counts = (jnp.asarray(values) for values in entries)
     if not (rows.shape == columns.shape == counts.shape) or rows.ndim != 1 or rows.size == 0:
         raise ValueError(f"entries must be three equal non-empty [n] arrays, got shapes "
                          f"{rows.shape}, {columns.shape}, {counts.shape}")
-    optimizer = optim.adam(learning_rate) if optimizer is None else optimizer
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
     key = jax.random.key(0) if key is None else key
+    numbers = (jnp.asarray(value, jnp.float32) for value in (x_max, alpha, learning_rate))
+    return _train_glove(rows.astype(jnp.int32), columns.astype(jnp.int32), counts.astype(jnp.float32), *numbers, key,
+                        vocab_size=vocab_size, embedding_size=embedding_size, epochs=epochs, batch_size=batch_size,
+                        optimizer=optimizer)
+
+
+@functools.partial(jax.jit, static_argnames=("vocab_size", "embedding_size", "epochs", "batch_size", "optimizer"))
+def _train_glove(rows, columns, counts, x_max, alpha, learning_rate, key, *, vocab_size, embedding_size, epochs,
+                 batch_size, optimizer):
+    optimizer = optim.adam(learning_rate) if optimizer is None else optimizer
     count = rows.shape[0]
     steps = -(-count // batch_size)
     padding = steps * batch_size - count
@@ -140,12 +153,8 @@ def train_glove(entries: CooccurrenceEntries, vocab_size: int, *, embedding_size
         carry, losses = jax.lax.scan(step, carry, batch)
         return carry, jnp.sum(losses)
 
-    @jax.jit
-    def train(key):
-        init_key, epochs_key = jax.random.split(key)
-        params = init_glove(init_key, vocab_size, embedding_size)
-        epoch_keys = jax.random.split(epochs_key, epochs)
-        (params, _), losses = jax.lax.scan(epoch, (params, optimizer.init(params)), epoch_keys)
-        return GloVe(glove_final_embeddings(params), params, losses)
-
-    return train(key)
+    init_key, epochs_key = jax.random.split(key)
+    params = init_glove(init_key, vocab_size, embedding_size)
+    epoch_keys = jax.random.split(epochs_key, epochs)
+    (params, _), losses = jax.lax.scan(epoch, (params, optimizer.init(params)), epoch_keys)
+    return GloVe(glove_final_embeddings(params), params, losses)

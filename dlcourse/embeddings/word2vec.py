@@ -24,6 +24,7 @@ the batch's mean loss.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -122,7 +123,7 @@ def train_skipgram(corpus_ids: np.ndarray, vocab_size: int, *, mask: np.ndarray 
                    counts: np.ndarray | None = None, embedding_size: int = 50, window: int = 5, negatives: int = 5,
                    subsampling: float = 1e-3, subsampling_formula: str = "word2vec", shrink_windows: bool = True,
                    epochs: int = 5, batch_size: int = 1024, optimizer: optim.GradientTransformation | None = None,
-                   learning_rate: float = 0.01, key: jax.Array | None = None) -> SkipGram:
+                   learning_rate: float | jax.Array = 0.01, key: jax.Array | None = None) -> SkipGram:
     """Train skip-gram on a corpus of sentences.
 
     Args:
@@ -135,22 +136,42 @@ def train_skipgram(corpus_ids: np.ndarray, vocab_size: int, *, mask: np.ndarray 
       shrink_windows: each context word's window width drawn from 1..window (see :func:`skipgram_pairs`).
       batch_size: pairs per step. An epoch has ⌈m · L · 2 window / batch_size⌉ steps over the
         shuffled pairs, valid pairs first; steps with no valid pair are skipped (no update).
-      optimizer: a :mod:`dlcourse.optim` transformation; default ``optim.adam(learning_rate)``.
+      optimizer: a :mod:`dlcourse.optim` transformation (static: a new one compiles anew);
+        default ``optim.adam(learning_rate)`` with ``learning_rate`` traced, so calls differing only
+        in numbers (learning rate, threshold, counts, corpus of the same shape, key) share one program.
       key: PRNG key for initialization, subsampling, windows, shuffling and negatives; default key 0.
     """
     ids = jnp.asarray(corpus_ids, jnp.int32)
     ids = ids[None] if ids.ndim == 1 else ids
-    mask = jnp.ones(ids.shape, bool) if mask is None else jnp.asarray(mask, bool).reshape(ids.shape)
     if ids.ndim != 2:
         raise ValueError(f"corpus_ids must be [m, L] or [T], got shape {tuple(np.shape(corpus_ids))}")
+    mask = jnp.ones(ids.shape, bool) if mask is None else jnp.asarray(mask, bool).reshape(ids.shape)
     if window < 1 or negatives < 0 or epochs < 1 or batch_size < 1:
         raise ValueError(f"window, epochs and batch_size must be positive and negatives ≥ 0; got window={window}, "
                          f"negatives={negatives}, epochs={epochs}, batch_size={batch_size}")
-    counts = word_counts(ids, mask, vocab_size) if counts is None else jnp.asarray(counts)
-    if counts.shape != (vocab_size,):
-        raise ValueError(f"counts must have shape ({vocab_size},), got {counts.shape}")
-    optimizer = optim.adam(learning_rate) if optimizer is None else optimizer
+    if subsampling_formula not in SUBSAMPLING_FORMULAS:
+        raise ValueError(f"subsampling_formula must be one of {SUBSAMPLING_FORMULAS}, got {subsampling_formula!r}")
+    if counts is not None and np.shape(counts) != (vocab_size,):
+        raise ValueError(f"counts must have shape ({vocab_size},), got {np.shape(counts)}")
+    count_corpus = counts is None
+    counts = jnp.zeros(vocab_size, jnp.float32) if count_corpus else jnp.asarray(counts, jnp.float32)
     key = jax.random.key(0) if key is None else key
+    return _train_skipgram(ids, mask, counts, jnp.asarray(subsampling, jnp.float32),
+                           jnp.asarray(learning_rate, jnp.float32), key, vocab_size=vocab_size,
+                           embedding_size=embedding_size, window=window, negatives=negatives,
+                           subsampling_formula=subsampling_formula, shrink_windows=shrink_windows, epochs=epochs,
+                           batch_size=batch_size, optimizer=optimizer, count_corpus=count_corpus)
+
+
+@functools.partial(jax.jit, static_argnames=("vocab_size", "embedding_size", "window", "negatives",
+                                             "subsampling_formula", "shrink_windows", "epochs", "batch_size",
+                                             "optimizer", "count_corpus"))
+def _train_skipgram(ids, mask, counts, subsampling, learning_rate, key, *, vocab_size, embedding_size, window,
+                    negatives, subsampling_formula, shrink_windows, epochs, batch_size, optimizer, count_corpus):
+    optimizer = optim.adam(learning_rate) if optimizer is None else optimizer
+    counts = word_counts(ids, mask, vocab_size) if count_corpus else counts
+    distribution = negative_sampling_distribution(counts)
+    keep = subsampling_keep_probabilities(counts, subsampling, subsampling_formula)
     pair_count = ids.size * 2 * window
     steps = -(-pair_count // batch_size)
 
@@ -163,7 +184,6 @@ def train_skipgram(corpus_ids: np.ndarray, vocab_size: int, *, mask: np.ndarray 
         return jnp.sum(jnp.where(pair_mask, terms, 0.0)) / jnp.maximum(jnp.sum(pair_mask), 1)
 
     def step(carry, batch):
-        params, opt_state = carry
         contexts, targets, pair_mask, step_key = batch
 
         def update(carry):
@@ -190,15 +210,8 @@ def train_skipgram(corpus_ids: np.ndarray, vocab_size: int, *, mask: np.ndarray 
         valid_steps = jnp.any(batch_data[2], axis=-1)
         return carry, jnp.sum(losses) / jnp.maximum(jnp.sum(valid_steps), 1)
 
-    distribution = negative_sampling_distribution(counts)
-    keep = subsampling_keep_probabilities(counts, subsampling, subsampling_formula)
-
-    @jax.jit
-    def train(key):
-        init_key, epochs_key = jax.random.split(key)
-        params = init_skipgram(init_key, vocab_size, embedding_size)
-        epoch_keys = jax.random.split(epochs_key, epochs)
-        (params, _), losses = jax.lax.scan(epoch, (params, optimizer.init(params)), epoch_keys)
-        return SkipGram(params["E"], params["theta"], losses)
-
-    return train(key)
+    init_key, epochs_key = jax.random.split(key)
+    params = init_skipgram(init_key, vocab_size, embedding_size)
+    epoch_keys = jax.random.split(epochs_key, epochs)
+    (params, _), losses = jax.lax.scan(epoch, (params, optimizer.init(params)), epoch_keys)
+    return SkipGram(params["E"], params["theta"], losses)
