@@ -8,6 +8,10 @@ import pytest
 from dlcourse import embeddings
 
 SENTENCE = "I want a glass of orange juice to go along with my cereal."
+last_words_context = jax.jit(embeddings.last_words_context, static_argnums=2)
+surrounding_words_context = jax.jit(embeddings.surrounding_words_context, static_argnums=2)
+nearby_word_context = jax.jit(embeddings.nearby_word_context, static_argnums=3)
+skipgram_pairs = jax.jit(embeddings.skipgram_pairs, static_argnums=2)
 
 
 def test_tokenize_lowers_and_splits_punctuation():
@@ -65,12 +69,12 @@ def words(vocabulary, ids, mask):
 
 def test_the_notes_contexts_of_juice(orange_juice):
     vocabulary, corpus, t = orange_juice
-    last_four = embeddings.last_words_context(corpus.ids, corpus.mask, 4)
+    last_four = last_words_context(corpus.ids, corpus.mask, 4)
     assert words(vocabulary, last_four.context[0, t], last_four.context_mask[0, t]) == ["a", "glass", "of", "orange"]
-    around = embeddings.surrounding_words_context(corpus.ids, corpus.mask, 4)
+    around = surrounding_words_context(corpus.ids, corpus.mask, 4)
     assert words(vocabulary, around.context[0, t], around.context_mask[0, t]) == [
         "a", "glass", "of", "orange", "to", "go", "along", "with"]
-    last = embeddings.last_words_context(corpus.ids, corpus.mask, 1)
+    last = last_words_context(corpus.ids, corpus.mask, 1)
     assert words(vocabulary, last.context[0, t], last.context_mask[0, t]) == ["orange"]
     assert vocabulary.words[int(last.targets[0, t])] == "juice"
     # contexts stop at the sentence: "want" (second sentence, 2 words) has only "i" on its left, nothing right
@@ -81,22 +85,24 @@ def test_the_notes_contexts_of_juice(orange_juice):
 
 def test_nearby_word_is_one_word_of_the_window(orange_juice):
     vocabulary, corpus, t = orange_juice
-    draws = jax.jit(jax.vmap(lambda key: embeddings.nearby_word_context(key, corpus.ids, corpus.mask, 4)))(
-        jax.random.split(jax.random.key(0), 200))
-    chosen = {vocabulary.words[int(i)] for i in draws.context[:, 0, t, 0]}
+    copies = 100                                          # the sentence 100 times: 100 independent draws
+    ids = np.concatenate([np.repeat(corpus.ids[:1], copies, axis=0), corpus.ids[1:]])
+    mask = np.concatenate([np.repeat(corpus.mask[:1], copies, axis=0), corpus.mask[1:]])
+    draws = nearby_word_context(jax.random.key(0), ids, mask, 4)
+    chosen = {vocabulary.words[int(i)] for i in draws.context[:copies, t, 0]}
     assert chosen == {"a", "glass", "of", "orange", "to", "go", "along", "with"}
-    assert draws.context_mask[:, 0, t, 0].all()
-    one_word = embeddings.encode_sentences(vocabulary, [["i"]])
-    alone = embeddings.nearby_word_context(jax.random.key(1), one_word.ids, one_word.mask, 2)
-    assert not alone.context_mask.any()
+    assert draws.context_mask[:copies, t, 0].all()
+    # "want" in the two-word sentence has one neighbour, "i"; padding has none
+    assert vocabulary.words[int(draws.context[copies, 1, 0])] == "i" and draws.context_mask[copies, 1, 0]
+    assert not draws.context_mask[copies, 2:].any()
 
 
 def test_skipgram_pairs_count_every_neighbour_and_shrunk_windows_are_a_subset(orange_juice):
     _, corpus, _ = orange_juice
-    pairs = embeddings.skipgram_pairs(corpus.ids, corpus.mask, 2)
+    pairs = skipgram_pairs(corpus.ids, corpus.mask, 2)
     lengths = corpus.mask.sum(axis=1)
     expected = sum(min(p, 2) + min(n - 1 - p, 2) for n in lengths for p in range(n))
     assert int(pairs.mask.sum()) == expected
-    shrunk = embeddings.skipgram_pairs(corpus.ids, corpus.mask, 2, key=jax.random.key(0))
+    shrunk = skipgram_pairs(corpus.ids, corpus.mask, 2, key=jax.random.key(0))
     assert not (shrunk.mask & ~pairs.mask).any() and 0 < int(shrunk.mask.sum()) < expected
     np.testing.assert_array_equal(shrunk.targets[shrunk.mask], pairs.targets[shrunk.mask])
