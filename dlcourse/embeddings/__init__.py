@@ -12,7 +12,7 @@ similarity and analogies, debiasing, and vectors in the GloVe / word2vec text fo
   e = (e + θ) / 2, ``train_glove``.
 - :mod:`.similarity` — cosine similarity, nearest words, analogies argmax_w sim(e_w, e_b − e_a + e_c).
 - :mod:`.debiasing` — bias direction, neutralize, equalize (Bolukbasi et al., 2016).
-- :mod:`.text_vectors` — load and save the GloVe and word2vec text formats.
+- :mod:`.text_vectors` — load and save the GloVe and word2vec text formats; align them to a vocabulary.
 
 Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 """
@@ -35,5 +35,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["Neighbours", "analogy", "cosine_similarity", "nearest_words", "unit_rows"], "similarity"),
     **dict.fromkeys(["BIAS_DIRECTION_METHODS", "bias_component", "bias_direction", "equalize", "neutralize"],
                     "debiasing"),
-    **dict.fromkeys(["TEXT_VECTOR_FORMATS", "TextVectors", "load_text_vectors", "save_text_vectors"], "text_vectors"),
+    **dict.fromkeys(["TEXT_VECTOR_FORMATS", "AlignedVectors", "TextVectors", "align_vectors", "load_text_vectors",
+                     "save_text_vectors"], "text_vectors"),
 })

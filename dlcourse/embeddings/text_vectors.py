@@ -19,7 +19,8 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-__all__ = ["TEXT_VECTOR_FORMATS", "TextVectors", "load_text_vectors", "save_text_vectors"]
+__all__ = ["TEXT_VECTOR_FORMATS", "AlignedVectors", "TextVectors", "align_vectors", "load_text_vectors",
+           "save_text_vectors"]
 
 TEXT_VECTOR_FORMATS = ("glove", "word2vec")
 
@@ -29,6 +30,14 @@ class TextVectors(NamedTuple):
 
     words: tuple[str, ...]
     vectors: np.ndarray
+
+
+class AlignedVectors(NamedTuple):
+    """An embedding matrix for a given word list: ``matrix`` float32 ``[len(words), dim]`` and ``found``
+    bool ``[len(words)]`` (False: the word has no vector in the file; its row is 0)."""
+
+    matrix: np.ndarray
+    found: np.ndarray
 
 
 def _is_header(line: str) -> bool:
@@ -110,3 +119,22 @@ def save_text_vectors(path: str | os.PathLike, words: Sequence[str], vectors: np
 def _format_number(value: float) -> str:
     """``value`` with 9 significant digits (enough for a float32 to read back unchanged)."""
     return f"{value:.9g}"
+
+
+def align_vectors(words: Sequence[str], vectors: TextVectors, *, lowercase: bool = False) -> AlignedVectors:
+    """Row i of the result is the vector of ``words[i]`` (e.g. ``Vocabulary.words``): E for a vocabulary.
+
+    ``lowercase``: a word with no vector as written takes the first vector (file order) whose word
+    lower-cased equals it lower-cased ("apple" ← "Apple"). ``found.mean()`` is the coverage; rows
+    not found (and the special tokens, unless the file has them) are zero.
+    """
+    index = {word: i for i, word in enumerate(vectors.words)}
+    folded: dict[str, int] = {}
+    if lowercase:
+        for i, word in enumerate(vectors.words):
+            folded.setdefault(word.lower(), i)
+    rows = np.array([index.get(word, folded.get(word.lower(), -1)) for word in words], np.int64)
+    found = rows >= 0
+    matrix = np.zeros((len(words), vectors.vectors.shape[1]), np.float32)
+    matrix[found] = vectors.vectors[rows[found]]
+    return AlignedVectors(matrix, found)

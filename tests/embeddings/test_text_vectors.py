@@ -53,3 +53,16 @@ def test_saving_refuses_bad_words_and_leaves_no_file(tmp_path):
     with pytest.raises(ValueError, match=r"vectors must be \[len\(words\)=2, dim\]"):
         embeddings.save_text_vectors(path, ["a", "b"], np.zeros((3, 2)))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_aligned_vectors_follow_the_vocabulary_order():
+    vectors = embeddings.TextVectors(("king", "queen", "Apple"), np.arange(6, dtype=np.float32).reshape(3, 2))
+    vocabulary = embeddings.build_vocabulary([["queen", "apple", "pear"]])
+    aligned = embeddings.align_vectors(vocabulary.words, vectors, lowercase=False)
+    assert vocabulary.words[3:] == ("apple", "pear", "queen")
+    np.testing.assert_array_equal(aligned.found, [False, False, False, False, False, True])
+    np.testing.assert_array_equal(aligned.matrix[5], [2.0, 3.0])
+    np.testing.assert_array_equal(aligned.matrix[:5], 0.0)
+    folded = embeddings.align_vectors(["apple", "APPLE", "KING", "pear"], vectors, lowercase=True)
+    np.testing.assert_array_equal(folded.found, [True, True, True, False])
+    np.testing.assert_array_equal(folded.matrix[:3], [[4.0, 5.0], [4.0, 5.0], [0.0, 1.0]])
