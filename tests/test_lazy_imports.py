@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-PACKAGES = ("cli", "data", "detection", "faces", "models", "nn", "optim", "strategy", "style", "sweep", "train")
+PACKAGES = ("cli", "data", "decoding", "detection", "embeddings", "faces", "models", "nn", "optim", "strategy", "style",
+            "sweep", "train")
 
 
 @pytest.mark.parametrize("package", PACKAGES)
