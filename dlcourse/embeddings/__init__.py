@@ -13,6 +13,7 @@ similarity and analogies, debiasing, and vectors in the GloVe / word2vec text fo
 - :mod:`.similarity` — cosine similarity, nearest words, analogies argmax_w sim(e_w, e_b − e_a + e_c).
 - :mod:`.debiasing` — bias direction, neutralize, equalize (Bolukbasi et al., 2016).
 - :mod:`.text_vectors` — load and save the GloVe and word2vec text formats; align them to a vocabulary.
+- :mod:`.evaluation` — analogy accuracy by section and Spearman's ρ on similarity sets, with coverage.
 
 Names are imported on first use (:mod:`dlcourse.lazy_imports`).
 """
@@ -37,4 +38,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
                     "debiasing"),
     **dict.fromkeys(["TEXT_VECTOR_FORMATS", "AlignedVectors", "TextVectors", "align_vectors", "load_text_vectors",
                      "save_text_vectors"], "text_vectors"),
+    **dict.fromkeys(["AnalogyScores", "SimilarityScores", "evaluate_analogies", "evaluate_similarity", "rank_average",
+                     "spearman_correlation"], "evaluation"),
 })
