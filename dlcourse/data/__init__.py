@@ -34,4 +34,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["TOKEN_LEVELS", "load_sequences", "next_token_arrays", "next_token_examples", "tokenize"], "text"),
     **dict.fromkeys(["CORPORA", "SIMILARITY_SETS", "AnalogyQuestions", "SimilarityPairs", "gensim_test_data",
                      "load_analogy_questions", "load_corpus", "load_similarity_pairs"], "corpora"),
+    **dict.fromkeys(["NAME_LISTS", "load_names"], "names"),
 })
