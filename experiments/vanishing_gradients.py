@@ -24,7 +24,7 @@ plain RNN's gradient explode before its units saturate). The LSTM is also measur
 forget-gate bias of ``lstm_forget_biases`` other than 0 (Keras starts it at 1, so that the cell
 remembers at first: ``Γ_f ≈ σ(1) ≈ 0.73`` instead of 0.5), at recurrent scale 1. The figure
 ``gradient_norms.png`` (log-scale y) shows ``G(T)`` per cell and scale; the summary holds ``G`` at
-the ``report_lengths``.
+the ``report_lengths`` (in float32: a value below ~1e-38 underflows to 0).
 
 Config: ``hidden_size``, ``input_size``, ``max_length``, ``report_lengths``, ``recurrent_scales``,
 ``input_scale``, ``lstm_forget_biases``, ``examples``, ``seeds``, ``seed``.
