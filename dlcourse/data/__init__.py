@@ -35,4 +35,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["CORPORA", "SIMILARITY_SETS", "AnalogyQuestions", "SimilarityPairs", "gensim_test_data",
                      "load_analogy_questions", "load_corpus", "load_similarity_pairs"], "corpora"),
     **dict.fromkeys(["NAME_LISTS", "load_names"], "names"),
+    **dict.fromkeys(["LabelledText", "load_labelled_text", "load_polarity_sentences", "load_polarity_vectors"],
+                    "labelled_text"),
 })
