@@ -7,8 +7,9 @@ k negatives from P(w) ∝ f(w)^{3/4}, subsampling threshold (the word2vec formul
 
 - **dlcourse**: :func:`dlcourse.embeddings.train_skipgram` on the documents cut into rows of the
   experiment's ``chunk_length`` words, Adam at the experiment's learning rate on mini-batches of
-  ``--batch-size`` pairs, all epochs in one compiled program. A run: vocabulary, rows, training,
-  host read of E.
+  ``--batch-size`` pairs, all epochs in one compiled program; ``--optimizer sgd``: its sparse SGD
+  instead (word2vec's rule, rate decaying linearly from gensim's 0.025, ``--learning-rate`` to
+  change it). A run: vocabulary, rows, training, host read of E.
 - **gensim**: ``Word2Vec(sg=1, hs=0, negative=k, sample=1e-3, ...)`` with its own optimizer (plain
   SGD pair by pair, α decaying linearly from 0.025 to 0.0001) in ``--gensim-workers`` threads (its
   optimized C loop). A run: the constructor (vocabulary and training).
@@ -37,6 +38,7 @@ machine both slow down unevenly; compare on an idle one.
 
     python bench/embeddings.py [--epochs 10] [--dim 50] [--window 5] [--negatives 5] [--min-count 2]
                                [--repeats 3] [--gensim-workers N] [--text-file PATH] [--whole-process]
+                               [--optimizer adam|sgd] [--learning-rate R]
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def _load_program(name: str):
 
 word_embeddings = _load_program("word_embeddings")
 SUBSAMPLING = 1e-3
+GENSIM_LEARNING_RATE = 0.025
 
 
 def load_documents(args) -> list[list[str]]:
@@ -85,10 +88,12 @@ def train_dlcourse(documents, args, seed: int):
     config = word_embeddings.get_config()
     vocabulary = embeddings.build_vocabulary(documents, min_count=args.min_count)
     ids, mask = word_embeddings.corpus_rows(documents, vocabulary, config.chunk_length)
+    sgd = args.optimizer == "sgd"
+    learning_rate = args.learning_rate or (GENSIM_LEARNING_RATE if sgd else config.learning_rate)
     model = embeddings.train_skipgram(ids, vocabulary.size, mask=mask, embedding_size=args.dim, window=args.window,
                                       negatives=args.negatives, subsampling=SUBSAMPLING, epochs=args.epochs,
-                                      batch_size=args.batch_size, learning_rate=config.learning_rate,
-                                      key=jax.random.key(seed))
+                                      batch_size=args.batch_size, optimizer="sgd" if sgd else None,
+                                      learning_rate=learning_rate, key=jax.random.key(seed))
     return vocabulary, np.asarray(model.embeddings)
 
 
@@ -134,10 +139,11 @@ def one_side(args) -> int:
 
 
 def whole_process(args) -> list[list[str]]:
-    common = ["--epochs", str(args.epochs), "--dim", str(args.dim), "--window", str(args.window), "--negatives",
-              str(args.negatives), "--min-count", str(args.min_count), "--batch-size", str(args.batch_size),
-              "--gensim-workers", str(args.gensim_workers)] + (["--text-file", args.text_file] if args.text_file
-                                                               else [])
+    rate = ["--learning-rate", str(args.learning_rate)] if args.learning_rate else []
+    common = ["--optimizer", args.optimizer, *rate, "--epochs", str(args.epochs), "--dim", str(args.dim), "--window",
+              str(args.window), "--negatives", str(args.negatives), "--min-count", str(args.min_count), "--batch-size",
+              str(args.batch_size), "--gensim-workers", str(args.gensim_workers)] + (
+                  ["--text-file", args.text_file] if args.text_file else [])
     env = dict(os.environ, DLCOURSE_COMPILATION_CACHE="none", JAX_ENABLE_COMPILATION_CACHE="false")
     seconds = {"dlcourse": [], "gensim": []}
     for repeat in range(args.process_repeats):
@@ -161,7 +167,11 @@ def parse_args(argv=None):
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--negatives", type=int, default=5, help="k negatives per pair")
     parser.add_argument("--min-count", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=1024, help="dlcourse's pairs per Adam step")
+    parser.add_argument("--batch-size", type=int, default=1024, help="dlcourse's pairs per step")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                        help="dlcourse's optimizer: Adam (dense) or word2vec's sparse SGD with a decaying rate")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="dlcourse's rate (default: the experiment's for Adam, 0.025 for SGD)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per side (median reported)")
     parser.add_argument("--gensim-workers", type=int, default=os.cpu_count() or 1, help="gensim's threads")
     parser.add_argument("--text-file", default=None, help="a corpus of one document per line (default: Lee)")
@@ -192,7 +202,8 @@ def main(argv=None) -> int:
     print(f"# skip-gram with negative sampling on {args.text_file or 'lee_background'}: {len(documents)} documents, "
           f"{words:,} words; n_e {args.dim}, window {args.window}, k {args.negatives}, subsampling {SUBSAMPLING}, "
           f"min_count {args.min_count}, {args.epochs} epochs")
-    print(f"# JAX {jax.__version__} on {timing.jax_device_text()} (dlcourse: Adam, batch {args.batch_size}); "
+    optimizer = "sparse SGD" if args.optimizer == "sgd" else "Adam"
+    print(f"# JAX {jax.__version__} on {timing.jax_device_text()} (dlcourse: {optimizer}, batch {args.batch_size}); "
           f"gensim {gensim.__version__} ({args.gensim_workers} workers, SGD α 0.025 → 0.0001)")
     print(f"# machine: {timing.machine_text()}; 1 warm-up + {args.repeats} interleaved repeats, medians", flush=True)
 

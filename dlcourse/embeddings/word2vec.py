@@ -18,8 +18,8 @@ ones kept: see :mod:`.embedding_matrix` for the row layout) and θ ``[|V|, n_e]`
   before windows are taken, so windows reach further, as in the C code.
 
 :func:`train_skipgram` runs all epochs in one jitted program: ``lax.scan`` over epochs, each a
-``lax.scan`` over shuffled mini-batches of pairs, stepping a :mod:`dlcourse.optim` optimizer on
-the batch's mean loss.
+loop over mini-batches of its shuffled valid pairs, stepping Adam (or any :mod:`dlcourse.optim`
+optimizer) on the batch's mean loss, or word2vec's sparse SGD with a linearly decaying rate.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dlcourse import optim
-from dlcourse.embeddings.context import skipgram_pairs
+from dlcourse.embeddings.context import SkipGramPairs, skipgram_pairs
 
 __all__ = ["SUBSAMPLING_FORMULAS", "SkipGram", "draw_negatives", "init_skipgram", "negative_sampling_distribution",
            "negative_sampling_terms", "skipgram_softmax_terms", "subsample", "subsampling_keep_probabilities",
@@ -82,12 +82,14 @@ def subsample(key: jax.Array, ids: jax.Array, mask: jax.Array, keep_probabilitie
                                                                                                         jax.Array]:
     """Drop each word occurrence with probability 1 − keep[w] and close the gaps: ``(ids, mask)``, same shapes.
 
-    The kept words of each sentence move to its front in their order (a stable sort), so a window
-    over the result spans the words that remain, as word2vec's C code does.
+    The kept words of each sentence move to its front in their order (scattered to their running
+    count), so a window over the result spans the words that remain, as word2vec's C code does.
     """
     kept = mask & (jax.random.uniform(key, ids.shape) < keep_probabilities[ids])
-    order = jnp.argsort(~kept, axis=-1, stable=True)
-    return jnp.take_along_axis(ids, order, axis=-1), jnp.take_along_axis(kept, order, axis=-1)
+    destination = jnp.where(kept, jnp.cumsum(kept, axis=-1) - 1, ids.shape[-1])          # past the end: dropped
+    rows = jnp.arange(ids.shape[0])[:, None]
+    new_ids = jnp.zeros_like(ids).at[rows, destination].set(ids, mode="drop")
+    return new_ids, jnp.arange(ids.shape[-1])[None, :] < jnp.sum(kept, axis=-1, keepdims=True)
 
 
 def draw_negatives(key: jax.Array, distribution: jax.Array, shape: tuple[int, ...]) -> jax.Array:
@@ -122,9 +124,14 @@ def negative_sampling_terms(params: dict[str, jax.Array], contexts: jax.Array, t
 def train_skipgram(corpus_ids: np.ndarray, vocab_size: int, *, mask: np.ndarray | None = None,
                    counts: np.ndarray | None = None, embedding_size: int = 50, window: int = 5, negatives: int = 5,
                    subsampling: float = 1e-3, subsampling_formula: str = "word2vec", shrink_windows: bool = True,
-                   epochs: int = 5, batch_size: int = 1024, optimizer: optim.GradientTransformation | None = None,
+                   epochs: int = 5, batch_size: int = 1024,
+                   optimizer: optim.GradientTransformation | str | None = None,
                    learning_rate: float | jax.Array = 0.01, key: jax.Array | None = None) -> SkipGram:
     """Train skip-gram on a corpus of sentences.
+
+    Each epoch subsamples the corpus, draws the window widths, shuffles the positions (a word keeps
+    its pairs together, as word2vec's C code takes a word's whole window at once), gathers the valid
+    pairs in that order and runs ⌈valid pairs / batch_size⌉ steps over them (the last one masked).
 
     Args:
       corpus_ids: int ``[m, L]`` (sentences, padded) or ``[T]`` (one long sequence).
@@ -134,11 +141,16 @@ def train_skipgram(corpus_ids: np.ndarray, vocab_size: int, *, mask: np.ndarray 
       negatives: k, the negative words per pair; 0 trains the full softmax instead.
       subsampling: the threshold s; 0 keeps every word.
       shrink_windows: each context word's window width drawn from 1..window (see :func:`skipgram_pairs`).
-      batch_size: pairs per step. An epoch has ⌈m · L · 2 window / batch_size⌉ steps over the
-        shuffled pairs, valid pairs first; steps with no valid pair are skipped (no update).
-      optimizer: a :mod:`dlcourse.optim` transformation (static: a new one compiles anew);
-        default ``optim.adam(learning_rate)`` with ``learning_rate`` traced, so calls differing only
-        in numbers (learning rate, threshold, counts, corpus of the same shape, key) share one program.
+      batch_size: pairs per step.
+      optimizer: ``None`` (default): ``optim.adam(learning_rate)`` on the batch's mean loss, which
+        updates all of E and θ at every step. ``"sgd"``: word2vec's and gensim's plain SGD — each
+        pair's gradient (the batch's summed loss) scaled by a rate decaying linearly from
+        ``learning_rate`` to 0 (floored at 10⁻⁴ of it, as the C code) over all steps, added only to
+        the rows of E and θ in the batch: O(batch · k · n_e) per step instead of O(|V| · n_e), the
+        fast choice (gensim's rate: 0.025). Or any :mod:`dlcourse.optim` transformation (static: a
+        new one compiles anew) on the mean loss. ``learning_rate`` is traced, so calls differing
+        only in numbers (learning rate, threshold, counts, corpus of the same shape, key) share one
+        program.
       key: PRNG key for initialization, subsampling, windows, shuffling and negatives; default key 0.
     """
     ids = jnp.asarray(corpus_ids, jnp.int32)
@@ -153,6 +165,8 @@ def train_skipgram(corpus_ids: np.ndarray, vocab_size: int, *, mask: np.ndarray 
         raise ValueError(f"subsampling_formula must be one of {SUBSAMPLING_FORMULAS}, got {subsampling_formula!r}")
     if counts is not None and np.shape(counts) != (vocab_size,):
         raise ValueError(f"counts must have shape ({vocab_size},), got {np.shape(counts)}")
+    if isinstance(optimizer, str) and optimizer != "sgd":
+        raise ValueError(f"optimizer must be None, 'sgd' or a GradientTransformation, got {optimizer!r}")
     count_corpus = counts is None
     counts = jnp.zeros(vocab_size, jnp.float32) if count_corpus else jnp.asarray(counts, jnp.float32)
     key = jax.random.key(0) if key is None else key
@@ -163,55 +177,101 @@ def train_skipgram(corpus_ids: np.ndarray, vocab_size: int, *, mask: np.ndarray 
                            batch_size=batch_size, optimizer=optimizer, count_corpus=count_corpus)
 
 
+def _shuffled_valid_pairs(key, pairs: SkipGramPairs, positions: int, batch_size: int):
+    """The valid pairs, positions in random order, packed at the front: ``(contexts, targets, count)``.
+
+    Arrays ``[N + batch_size]`` (N = all pairs) so any batch starting before ``count`` can be sliced.
+    """
+    per_position = pairs.mask.size // positions
+    position_order = jnp.argsort(jax.random.uniform(key, (positions,)))
+    order = (position_order[:, None] * per_position + jnp.arange(per_position)[None, :]).reshape(-1)
+    valid = pairs.mask[order]
+    size = pairs.mask.size + batch_size
+    destination = jnp.where(valid, jnp.cumsum(valid) - 1, size)
+    packed = jnp.zeros(size, jnp.int32).at[destination].set(order.astype(jnp.int32), mode="drop")
+    return pairs.contexts[packed], pairs.targets[packed], jnp.sum(valid)
+
+
 @functools.partial(jax.jit, static_argnames=("vocab_size", "embedding_size", "window", "negatives",
                                              "subsampling_formula", "shrink_windows", "epochs", "batch_size",
                                              "optimizer", "count_corpus"))
 def _train_skipgram(ids, mask, counts, subsampling, learning_rate, key, *, vocab_size, embedding_size, window,
                     negatives, subsampling_formula, shrink_windows, epochs, batch_size, optimizer, count_corpus):
-    optimizer = optim.adam(learning_rate) if optimizer is None else optimizer
+    sparse_sgd = optimizer == "sgd"
+    optimizer = optim.adam(learning_rate) if optimizer is None or sparse_sgd else optimizer
     counts = word_counts(ids, mask, vocab_size) if count_corpus else counts
     distribution = negative_sampling_distribution(counts)
     keep = subsampling_keep_probabilities(counts, subsampling, subsampling_formula)
-    pair_count = ids.size * 2 * window
-    steps = -(-pair_count // batch_size)
 
-    def batch_loss(params, contexts, targets, pair_mask, step_key):
+    def batch_terms(params, contexts, targets, step_key):
         if negatives:
-            terms = negative_sampling_terms(params, contexts, targets,
-                                            draw_negatives(step_key, distribution, (batch_size, negatives)))
-        else:
-            terms = skipgram_softmax_terms(params, contexts, targets)
-        return jnp.sum(jnp.where(pair_mask, terms, 0.0)) / jnp.maximum(jnp.sum(pair_mask), 1)
+            return negative_sampling_terms(params, contexts, targets,
+                                           draw_negatives(step_key, distribution, (batch_size, negatives)))
+        return skipgram_softmax_terms(params, contexts, targets)
 
-    def step(carry, batch):
-        contexts, targets, pair_mask, step_key = batch
+    def optimizer_step(carry, contexts, targets, pair_mask, step_key, progress):
+        params, opt_state = carry
 
-        def update(carry):
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(batch_loss)(params, contexts, targets, pair_mask, step_key)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optim.apply_updates(params, updates), opt_state), loss
+        def batch_loss(params):
+            terms = batch_terms(params, contexts, targets, step_key)
+            return jnp.sum(jnp.where(pair_mask, terms, 0.0)) / jnp.sum(pair_mask)
 
-        return jax.lax.cond(jnp.any(pair_mask), update, lambda carry: (carry, jnp.float32(0.0)), carry)
+        loss, grads = jax.value_and_grad(batch_loss)(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optim.apply_updates(params, updates), opt_state), loss
 
-    def epoch(carry, epoch_key):
+    def sgd_step(carry, contexts, targets, pair_mask, step_key, progress):
+        params, opt_state = carry
+        rate = learning_rate * jnp.maximum(1.0 - progress, 1e-4)
+        rows = {"E": contexts, "theta": targets}
+        if negatives:
+            rows["theta"] = jnp.concatenate(
+                [targets[:, None], draw_negatives(step_key, distribution, (batch_size, negatives))], axis=1)
+        gathered = {"E": params["E"][contexts], "theta": params["theta"][rows["theta"]] if negatives
+                    else params["theta"]}
+
+        def summed_loss(gathered):
+            e_c, theta = gathered["E"], gathered["theta"]
+            if negatives:
+                scores = jnp.einsum("nkd,nd->nk", theta, e_c)
+                terms = -jax.nn.log_sigmoid(scores[:, 0]) - jnp.sum(jax.nn.log_sigmoid(-scores[:, 1:]), axis=-1)
+            else:
+                logits = e_c @ theta.T
+                terms = jax.nn.logsumexp(logits, axis=-1) - jnp.take_along_axis(logits, targets[:, None], -1)[:, 0]
+            return jnp.sum(jnp.where(pair_mask, terms, 0.0))
+
+        loss, grads = jax.value_and_grad(summed_loss)(gathered)
+        new_theta = (params["theta"].at[rows["theta"]].add(-rate * grads["theta"]) if negatives
+                     else params["theta"] - rate * grads["theta"])
+        params = {"E": params["E"].at[contexts].add(-rate * grads["E"]), "theta": new_theta}
+        return (params, opt_state), loss / jnp.sum(pair_mask)
+
+    step = sgd_step if sparse_sgd else optimizer_step
+
+    def epoch(carry, epoch_inputs):
+        epoch_key, epoch_index = epoch_inputs
         subsample_key, window_key, shuffle_key, negative_key = jax.random.split(epoch_key, 4)
         sentence_ids, sentence_mask = subsample(subsample_key, ids, mask, keep)
         pairs = skipgram_pairs(sentence_ids, sentence_mask, window, key=window_key if shrink_windows else None)
-        order = jnp.argsort(jax.random.uniform(shuffle_key, (pair_count,)) + 2.0 * ~pairs.mask)
-        padding = steps * batch_size - pair_count
+        contexts, targets, valid = _shuffled_valid_pairs(shuffle_key, pairs, ids.size, batch_size)
+        steps = (valid + batch_size - 1) // batch_size
 
-        def batches(values, fill):
-            return jnp.pad(values[order], (0, padding), constant_values=fill).reshape(steps, batch_size)
+        def body(i, state):
+            carry, loss_sum = state
+            start = i * batch_size
+            pair_mask = start + jnp.arange(batch_size) < valid
+            progress = (epoch_index + i / steps) / epochs
+            carry, loss = step(carry, jax.lax.dynamic_slice(contexts, (start,), (batch_size,)),
+                               jax.lax.dynamic_slice(targets, (start,), (batch_size,)), pair_mask,
+                               jax.random.fold_in(negative_key, i), progress)
+            return carry, loss_sum + loss
 
-        batch_data = (batches(pairs.contexts, 0), batches(pairs.targets, 0), batches(pairs.mask, False),
-                      jax.random.split(negative_key, steps))
-        carry, losses = jax.lax.scan(step, carry, batch_data)
-        valid_steps = jnp.any(batch_data[2], axis=-1)
-        return carry, jnp.sum(losses) / jnp.maximum(jnp.sum(valid_steps), 1)
+        carry, loss_sum = jax.lax.fori_loop(0, steps, body, (carry, jnp.float32(0.0)))
+        return carry, loss_sum / jnp.maximum(steps, 1)
 
     init_key, epochs_key = jax.random.split(key)
     params = init_skipgram(init_key, vocab_size, embedding_size)
     epoch_keys = jax.random.split(epochs_key, epochs)
-    (params, _), losses = jax.lax.scan(epoch, (params, optimizer.init(params)), epoch_keys)
+    opt_state = () if sparse_sgd else optimizer.init(params)
+    (params, _), losses = jax.lax.scan(epoch, (params, opt_state), (epoch_keys, jnp.arange(epochs)))
     return SkipGram(params["E"], params["theta"], losses)

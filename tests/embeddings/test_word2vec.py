@@ -73,11 +73,13 @@ def topic_corpus(seed=0, sentences=240, length=8, topics=2, words_per_topic=6):
     return topic[:, None] * words_per_topic + rng.integers(0, words_per_topic, size=(sentences, length))
 
 
-@pytest.mark.parametrize("negatives", [0, 4])
-def test_training_brings_words_of_a_topic_together(negatives):
+@pytest.mark.parametrize("negatives, optimizer, batch_size, learning_rate",
+                         [(0, None, 512, 0.05), (4, None, 512, 0.05), (4, "sgd", 64, 0.025)])
+def test_training_brings_words_of_a_topic_together(negatives, optimizer, batch_size, learning_rate):
     corpus = topic_corpus()
     model = embeddings.train_skipgram(corpus, 12, embedding_size=8, window=2, negatives=negatives, subsampling=0.0,
-                                      epochs=4, batch_size=512, learning_rate=0.05, key=jax.random.key(1))
+                                      epochs=4, batch_size=batch_size, optimizer=optimizer,
+                                      learning_rate=learning_rate, key=jax.random.key(1))
     similarities = np.asarray(embeddings.cosine_similarity(model.embeddings[:, None], model.embeddings[None]))
     topic = np.arange(12) // 6
     same = topic[:, None] == topic[None]
@@ -96,3 +98,5 @@ def test_training_checks_its_arguments():
         embeddings.train_skipgram(np.zeros((2, 3), int), 5, counts=np.ones(4))
     with pytest.raises(ValueError, match="negatives"):
         embeddings.train_skipgram(np.zeros((2, 3), int), 5, negatives=-1)
+    with pytest.raises(ValueError, match="optimizer must be"):
+        embeddings.train_skipgram(np.zeros((2, 3), int), 5, optimizer="adagrad")
