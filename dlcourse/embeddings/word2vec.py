@@ -34,9 +34,9 @@ import numpy as np
 from dlcourse import optim
 from dlcourse.embeddings.context import SkipGramPairs, skipgram_pairs
 
-__all__ = ["SUBSAMPLING_FORMULAS", "SkipGram", "draw_negatives", "init_skipgram", "negative_sampling_distribution",
-           "negative_sampling_terms", "skipgram_softmax_terms", "subsample", "subsampling_keep_probabilities",
-           "train_skipgram", "word_counts"]
+__all__ = ["SUBSAMPLING_FORMULAS", "SkipGram", "draw_from_table", "draw_negatives", "init_skipgram",
+           "negative_sampling_distribution", "negative_sampling_table", "negative_sampling_terms",
+           "skipgram_softmax_terms", "subsample", "subsampling_keep_probabilities", "train_skipgram", "word_counts"]
 
 SUBSAMPLING_FORMULAS = ("word2vec", "paper")
 
@@ -97,6 +97,24 @@ def draw_negatives(key: jax.Array, distribution: jax.Array, shape: tuple[int, ..
     cdf = jnp.cumsum(distribution)
     uniform = jax.random.uniform(key, shape) * cdf[-1]
     return jnp.minimum(jnp.searchsorted(cdf, uniform, side="right"), distribution.shape[0] - 1).astype(jnp.int32)
+
+
+def negative_sampling_table(distribution: jax.Array, bits: int = 20) -> jax.Array:
+    """word2vec's unigram table: 2^bits word ids, word w filling ≈ P(w) · 2^bits slots, int32.
+
+    Slot i holds the word whose CDF interval contains (i + ½) / 2^bits, so a slot drawn uniformly
+    (:func:`draw_from_table`) gives word w with P(w) up to 2^-bits: one gather per draw instead of
+    a search, at the price of that resolution (a word with P(w) < 2^-bits may get no slot).
+    """
+    cdf = jnp.cumsum(distribution)
+    points = (jnp.arange(2 ** bits, dtype=jnp.float32) + 0.5) / 2 ** bits * cdf[-1]
+    return jnp.minimum(jnp.searchsorted(cdf, points, side="right"), distribution.shape[0] - 1).astype(jnp.int32)
+
+
+def draw_from_table(key: jax.Array, table: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Word ids of ``shape``, each a uniformly drawn slot of a :func:`negative_sampling_table` (size 2^bits)."""
+    bits = table.shape[0].bit_length() - 1
+    return table[jax.random.bits(key, shape, jnp.uint32) >> (32 - bits)]
 
 
 def init_skipgram(key: jax.Array, vocab_size: int, embedding_size: int) -> dict[str, jax.Array]:
@@ -201,12 +219,13 @@ def _train_skipgram(ids, mask, counts, subsampling, learning_rate, key, *, vocab
     optimizer = optim.adam(learning_rate) if optimizer is None or sparse_sgd else optimizer
     counts = word_counts(ids, mask, vocab_size) if count_corpus else counts
     distribution = negative_sampling_distribution(counts)
+    table = negative_sampling_table(distribution, max(20, vocab_size.bit_length() + 6))   # ≥ 64 slots a word
     keep = subsampling_keep_probabilities(counts, subsampling, subsampling_formula)
 
     def batch_terms(params, contexts, targets, step_key):
         if negatives:
             return negative_sampling_terms(params, contexts, targets,
-                                           draw_negatives(step_key, distribution, (batch_size, negatives)))
+                                           draw_from_table(step_key, table, (batch_size, negatives)))
         return skipgram_softmax_terms(params, contexts, targets)
 
     def optimizer_step(carry, contexts, targets, pair_mask, step_key, progress):
@@ -226,7 +245,7 @@ def _train_skipgram(ids, mask, counts, subsampling, learning_rate, key, *, vocab
         rows = {"E": contexts, "theta": targets}
         if negatives:
             rows["theta"] = jnp.concatenate(
-                [targets[:, None], draw_negatives(step_key, distribution, (batch_size, negatives))], axis=1)
+                [targets[:, None], draw_from_table(step_key, table, (batch_size, negatives))], axis=1)
         gathered = {"E": params["E"][contexts], "theta": params["theta"][rows["theta"]] if negatives
                     else params["theta"]}
 

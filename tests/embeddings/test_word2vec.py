@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dlcourse import embeddings
+from dlcourse.embeddings import word2vec
 
 
 def random_params(vocab_size=7, embedding_size=3, seed=0):
@@ -45,6 +46,16 @@ def test_negative_sampling_distribution_by_hand_and_draws_follow_it():
     frequencies = np.bincount(draws, minlength=4) / draws.size
     assert frequencies[0] == 0
     np.testing.assert_allclose(frequencies, [0, 1 / 36, 8 / 36, 27 / 36], atol=0.005)
+
+
+def test_negative_sampling_table_holds_each_word_in_proportion_and_draws_follow_it():
+    distribution = embeddings.negative_sampling_distribution(np.array([0, 1, 16, 81]))     # 0, 1/36, 8/36, 27/36
+    table = np.asarray(word2vec.negative_sampling_table(distribution, bits=10))
+    assert table.shape == (1024,) and np.all(np.diff(table) >= 0)
+    # slot i holds the word whose CDF interval contains (i + ½) / 1024: counts within one slot of P(w) · 1024
+    np.testing.assert_allclose(np.bincount(table, minlength=4), [0, 1024 / 36, 8 * 1024 / 36, 27 * 1024 / 36], atol=1)
+    draws = np.asarray(jax.jit(word2vec.draw_from_table, static_argnums=2)(jax.random.key(0), table, (100_000,)))
+    np.testing.assert_allclose(np.bincount(draws, minlength=4) / draws.size, [0, 1 / 36, 8 / 36, 27 / 36], atol=0.005)
 
 
 def test_subsampling_probabilities_by_hand():
