@@ -3,7 +3,8 @@
 Row models (logistic regression, shallow net, MLP) take ``[batch, features]``; the convolutional
 ones (LeNet-5, AlexNet, VGG-16/19, ResNet, Inception v1, MobileNet v1/v2; for seeing objects
 LocalizationNet, YOLO, the sliding-window classifier, U-Net, FaceEncoder) take NHWC images
-``[batch, n_H, n_W, n_C]``; the language model takes tokens ``[batch, T]`` (with a token mask).
+``[batch, n_H, n_W, n_C]``; the language model and the sentiment classifiers take tokens ``[batch, T]``
+(with a token mask).
 Every model is called the same way so a training loop can treat them alike (each declares the
 keywords it uses among ``train``, ``keep_prob`` and ``mask``)::
 
