@@ -93,7 +93,7 @@ def _one_line_error(capsys, status, expected_status=2):
 
 @pytest.mark.parametrize("args, message", [
     (["--experiment=no_such_experiment"],
-     "unknown experiment 'no_such_experiment'; available: batch_norm, convnets, deep_mlp"),
+     "unknown experiment 'no_such_experiment'; available: batch_norm, char_lm, convnets, deep_mlp"),
     (["--sweep=learning_rate=log(0,1)"], "log-scale bounds must be > 0"),
     (["--sweep=learning_rate=log(1,1e-4)"], "inverted range"),
     (["--sweep=l2=uniform(0.1,0.1)"], "empty range"),
