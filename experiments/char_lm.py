@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from dlcourse import cli, data, decoding, embeddings, models, train
+from dlcourse import cli, data, embeddings, models, train
 
 NUMERIC = ("learning_rate", "beta1", "beta2")
 
@@ -129,15 +129,11 @@ def sample_names(model, params, vocabulary, config) -> list[str]:
     if config.samples < 1 or config.max_sample_length < 1 or config.top_k < 0 or config.temperature < 0:
         raise ValueError(f"need samples >= 1, max_sample_length >= 1, top_k >= 0, temperature >= 0; got "
                          f"{config.samples}, {config.max_sample_length}, {config.top_k}, {config.temperature}")
-    step = models.language_model_step(model, {"params": params})
-    drawn = jax.jit(lambda key: decoding.sample_sequences(
-        step, model.initial_states(config.samples), jnp.full(config.samples, embeddings.PAD_ID), key,
-        config.max_sample_length, embeddings.EOS_ID, temperature=config.temperature,
-        top_k=config.top_k or None, excluded_tokens=(embeddings.PAD_ID, embeddings.UNK_ID),
-        pad_id=embeddings.PAD_ID))(jax.random.key(config.sample_seed))
-    tokens, mask = np.asarray(drawn.tokens), np.asarray(drawn.mask)
-    return ["".join(embeddings.decode(vocabulary, row[keep & (row != embeddings.EOS_ID)]))
-            for row, keep in zip(tokens, mask)]
+    rows = models.sample_from_language_model(
+        model, params, config.samples, jax.random.key(config.sample_seed), config.max_sample_length,
+        eos_id=embeddings.EOS_ID, pad_id=embeddings.PAD_ID, temperature=config.temperature,
+        top_k=config.top_k or None, excluded_tokens=(embeddings.PAD_ID, embeddings.UNK_ID))
+    return ["".join(embeddings.decode(vocabulary, row)) for row in rows]
 
 
 def main(config, workdir):

@@ -45,6 +45,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(['YOLO'], "yolo"),
     **dict.fromkeys(['load_torchvision', 'read_state_dict', 'torchvision_names'], "pretrained_weights"),
     **dict.fromkeys(['FaceEncoder'], "face_encoder"),
-    **dict.fromkeys(['LanguageModel', 'RECURRENT_CELLS', 'language_model_step'], "language_model"),
+    **dict.fromkeys(['LanguageModel', 'RECURRENT_CELLS', 'language_model_step', 'sample_from_language_model'],
+                    "language_model"),
     **dict.fromkeys(['AverageEmbeddingClassifier', 'LSTMClassifier', 'embedding_matrix_init'], "sentiment"),
 })

@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from dlcourse.nn.gated_recurrent import LSTMState
 from dlcourse.nn.recurrent_layers import GRU, LSTM, SimpleRNN
@@ -115,3 +116,19 @@ def language_model_step(model: LanguageModel, variables: Any) -> Callable[[Any, 
         return states, logits[:, 0]
 
     return step
+
+
+def sample_from_language_model(model: LanguageModel, params: Any, count: int, key: jax.Array, max_length: int, *,
+                               eos_id: int, pad_id: int, temperature: float = 1.0, top_k: Optional[int] = None,
+                               excluded_tokens: tuple[int, ...] = ()) -> list[np.ndarray]:
+    """``count`` novel sequences drawn from the trained model, one jitted
+    :func:`dlcourse.decoding.sample_sequences` from the zero input ``x⟨1⟩ = pad_id``: each row's token
+    ids before ``<EOS>`` (at most ``max_length``), as NumPy arrays ready to decode with a vocabulary."""
+    from dlcourse.decoding.sampling import sample_sequences
+
+    step = language_model_step(model, {"params": params})
+    drawn = jax.jit(lambda k: sample_sequences(
+        step, model.initial_states(count), jnp.full(count, pad_id), k, max_length, eos_id, temperature=temperature,
+        top_k=top_k, excluded_tokens=excluded_tokens, pad_id=pad_id))(key)
+    tokens, mask = np.asarray(drawn.tokens), np.asarray(drawn.mask)
+    return [row[keep & (row != eos_id)] for row, keep in zip(tokens, mask)]
