@@ -42,4 +42,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["RecurrentGradients", "lstm_backward", "rnn_backward", "rnn_softmax_loss_and_gradients"],
                     "backprop_through_time"),
     **dict.fromkeys(["clip_gradients_by_global_norm", "clip_gradients_by_value", "global_norm"], "gradient_clipping"),
+    **dict.fromkeys(["KeyValueCache", "MultiHeadAttention", "look_ahead_mask", "padding_mask", "positional_encoding",
+                     "scaled_dot_product_attention"], "attention"),
+    **dict.fromkeys(["DecoderLayer", "EncoderLayer", "PositionwiseFeedForward"], "transformer_layers"),
 })
