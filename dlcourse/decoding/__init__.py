@@ -14,6 +14,7 @@ The language model is :class:`dlcourse.models.LanguageModel` (its step:
 from dlcourse.lazy_imports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    **dict.fromkeys(["Beams", "beam_search", "length_normalized_score"], "beam"),
     **dict.fromkeys(["Samples", "choose_tokens", "greedy_decode", "sample_sequences", "without_tokens"],
                     "sampling"),
     **dict.fromkeys(["sequence_log_probability", "sequence_perplexity", "token_log_probabilities"],
