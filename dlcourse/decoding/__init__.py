@@ -15,6 +15,7 @@ from dlcourse.lazy_imports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["Beams", "beam_search", "length_normalized_score"], "beam"),
+    **dict.fromkeys(["BleuScore", "bleu", "ngram_counts", "sentence_bleu"], "bleu_score"),
     **dict.fromkeys(["Samples", "choose_tokens", "greedy_decode", "sample_sequences", "without_tokens"],
                     "sampling"),
     **dict.fromkeys(["sequence_log_probability", "sequence_perplexity", "token_log_probabilities"],
