@@ -7,12 +7,25 @@
     python launch.py --experiment=optimizers --sweep='learning_rate=log(1e-4,1)'   # a lesson by name
     python launch.py --trials=1 --sweep=none --config.learning_rate=0.003     # babysit one model
     python launch.py --trials=8 --error_analysis       # + per-class dev errors of the best trial
+    python launch.py --trials=27 --config.epochs=27 --schedule=halving --eta=3   # successive halving
+    python launch.py --trials=27 --config.epochs=27 --schedule=halving --brackets=4   # Hyperband
+    python launch.py --trials=16 --config.epochs=20 --schedule=pbt --ready_every=2    # PBT
+    python launch.py --trials=8 --tensorboard          # + event files: tensorboard --logdir=<workdir>
 
 ``--config`` is an experiment file (``get_config()`` and ``build(config)``, see
 ``dlcourse/train/trainable.py``) anywhere on disk; ``--experiment=NAME`` is short for
 ``--config=experiments/NAME.py``. ``--config.KEY=VALUE`` sets a config key that is not swept.
 Re-running the same command resumes from ``--workdir``; ``--start_over`` discards it. Bad input:
 one line on stderr, exit status 2, nothing written. The work is done by ``dlcourse.cli.launcher``.
+
+``--schedule`` decides how the trials share the epoch budget (``--config.epochs``): ``none`` (the
+default) trains every trial for all of it; ``halving`` trains ``--trials`` trials for a few epochs
+and continues only the best 1/``--eta`` of them from their state, rung after rung
+(``--min_epochs``: the shortest rung; ``--brackets`` > 1: Hyperband's brackets;
+``dlcourse/sweep/halving.py``); ``pbt`` trains one population in which, every ``--ready_every``
+epochs, the worst trials copy the state and hyperparameters of the best and perturb them
+(``--exploit``, ``--explore``; ``dlcourse/sweep/pbt.py``). ``--tensorboard`` also writes the sweep's
+curves and HParams table as TensorBoard event files into the workdir.
 """
 
 from __future__ import annotations
@@ -59,6 +72,17 @@ def define_flags(values: flags.FlagValues, argv: list[str]) -> None:
                       "trials) and run the sweep from the start.", flag_values=values)
     string("compilation_cache", None, "Folder of JAX's persistent compilation cache, or 'none'; default "
            "$DLCOURSE_COMPILATION_CACHE, else ~/.cache/dlcourse/jax.")
+    string("schedule", "none", "How trials share the epoch budget: none (each trains all epochs), halving "
+           "(successive halving / Hyperband) or pbt (population-based training).")
+    integer("eta", 3, "--schedule=halving: keep the best 1/eta of the trials at each rung.")
+    integer("min_epochs", 1, "--schedule=halving: the fewest epochs a trial trains before it can be cut.")
+    integer("brackets", 1, "--schedule=halving: Hyperband brackets (1: plain successive halving).")
+    integer("ready_every", None, "--schedule=pbt: epochs between exploit/explore steps (default: a tenth of "
+            "the epochs, at least 1).")
+    string("exploit", "truncation", "--schedule=pbt: how the worst trials pick whom to copy (truncation).")
+    string("explore", "perturb", "--schedule=pbt: how copied hyperparameters change (perturb or resample).")
+    flags.DEFINE_bool("tensorboard", False, "Also write the sweep for TensorBoard (per-trial curves and the "
+                      "HParams table) into the workdir.", flag_values=values)
     string("coordinator_address", None, "host:port of process 0 (multi-process runs).")
     integer("num_processes", None, "Number of processes (multi-process runs).")
     integer("process_id", None, "This process's id (multi-process runs).")

@@ -15,10 +15,13 @@
    stored one, or the run is refused naming what differs, unless ``--start_over`` discards it.
    Finished trials are skipped; a damaged last record is dropped with a warning. A sweep whose
    trials are all recorded is only reported again, without building or compiling anything.
-3. **Run** (:func:`dlcourse.sweep.run_sweep`), printing when a program compiles and a line per chunk.
+3. **Run** (:func:`dlcourse.sweep.run_sweep`), printing when a program compiles and a line per chunk;
+   under ``--schedule=halving`` or ``pbt``, successive halving / Hyperband or population-based
+   training instead, a line per rung or interval (:mod:`dlcourse.cli.schedules`).
 4. **Reports**: the leaderboard (with avoidable bias and variance under ``--human_error``), axis
    plots, learning curves, the command that retrains the best trial alone, and the error analysis
-   of the best trial under ``--error_analysis``.
+   of the best trial under ``--error_analysis``; the schedule's plot (``rungs.png``,
+   ``lineage.png``); TensorBoard event files under ``--tensorboard``.
 
 Ctrl-C stops with a line saying how to resume (exit 130); see :mod:`dlcourse.cli.errors`.
 """
@@ -36,6 +39,17 @@ from dlcourse.cli import arguments
 from dlcourse.cli.errors import UsageError, guarded
 from dlcourse.cli.experiments import Experiment, call_build, call_get_config, load_experiment
 from dlcourse.cli.lesson import check_unread_overrides, say
+from dlcourse.cli.schedules import (
+    check_schedule,
+    check_schedule_flags,
+    describe_schedule,
+    draw_schedule_plots,
+    export_tensorboard,
+    planned_schedule_trials,
+    run_schedule,
+    schedule_identity,
+    schedule_plots,
+)
 from dlcourse.cli.sweep_input import (
     check_flags,
     check_record_memory,
@@ -90,7 +104,7 @@ def _identity(experiment: Experiment, defaults, values, spaces, overrides) -> di
             "config_defaults": defaults.to_dict(),
             "spec": format_spec(spaces), "search": values.search, "seed": values.seed, "trials": values.trials,
             "rounds": values.rounds, "config_overrides": overrides, "first_trial_id": values.trial_id,
-            "chunk": values.chunk}
+            "chunk": values.chunk, **schedule_identity(values)}
 
 
 def _progress_printer(label: str, rounds: int, objective, state: dict):
@@ -127,13 +141,19 @@ def _report(records, spaces, objective, values, workdir: str, config_path: str, 
     say("\n" + table)
     if diagnosis:
         say("\n" + diagnosis)
-    names = (["axis_plots.png"] if spaces else []) + ["learning_curves.png"]
+    names = (["axis_plots.png"] if spaces else []) + ["learning_curves.png"] + schedule_plots(values.schedule)
     if plots:
         if spaces:
             report.axis_plots(records, spaces, os.path.join(workdir, "axis_plots.png"), objective, divergence_factor)
         report.learning_curves(records, objective, os.path.join(workdir, "learning_curves.png"))
+        draw_schedule_plots(values.schedule, records, spaces, objective, workdir)
     say(f"\nplots: {', '.join(os.path.join(workdir, n) for n in names)}")
+    if values.tensorboard:
+        export_tensorboard(records, spaces, objective, workdir)
     ranked = report.ranked(records, objective)
+    if ranked and values.schedule == "pbt":
+        say("best trial: its hyperparameters changed as it trained (see lineage.png); it cannot be retrained alone")
+        return
     if ranked and values.trials * values.rounds == 1:
         return  # the sweep was that one trial, babysat: its command is the one just run
     if ranked:
@@ -144,9 +164,9 @@ def _report(records, spaces, objective, values, workdir: str, config_path: str, 
         say("no trial finished without diverging; try smaller learning rates")
 
 
-def _plots_current(workdir: str, spaces) -> bool:
+def _plots_current(workdir: str, spaces, schedule: str) -> bool:
     trials = os.path.join(workdir, "trials.jsonl")
-    names = (["axis_plots.png"] if spaces else []) + ["learning_curves.png"]
+    names = (["axis_plots.png"] if spaces else []) + ["learning_curves.png"] + schedule_plots(schedule)
     paths = [os.path.join(workdir, n) for n in names]
     return all(os.path.exists(p) and os.path.getmtime(p) >= os.path.getmtime(trials) for p in paths)
 
@@ -166,12 +186,16 @@ def _report_finished(store, identity, values, spaces, workdir, config_path, over
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         records = store.records()
-    if len(records) < planned_trials(spaces, values.search, values.trials, values.rounds):
+    if values.schedule == "none":
+        planned = planned_trials(spaces, values.search, values.trials, values.rounds)
+    else:
+        planned = planned_schedule_trials(values, spaces, values.config.get("epochs"))
+    if planned is None or len(records) < planned:
         return False
     objective = Objective.from_record(stored["objective"])
     say(f"sweep {label}: all {len(records)} trials are recorded in {workdir}; reporting them")
     _report(records, spaces, objective, values, workdir, config_path, overrides,
-            stored.get("divergence_factor", 100.0), plots=not _plots_current(workdir, spaces))
+            stored.get("divergence_factor", 100.0), plots=not _plots_current(workdir, spaces, values.schedule))
     return True
 
 
@@ -208,6 +232,7 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
         if values is None:
             return 0
         check_flags(values)
+        check_schedule_flags(values)
         from dlcourse.sweep.spec import format_spec, load_sweep
 
         spaces = load_sweep(values.sweep)
@@ -247,6 +272,7 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
         trainable.check_hparams()
         _, structural = classify_keys(spaces, trainable, config)
         check_structural_values(experiment, config, {key: spaces[key] for key in structural})
+        check_schedule(values, trainable, spaces)
         if values.error_analysis and trainable.predict is None:
             raise UsageError(f"--error_analysis: experiment {label!r} gives no predictions (its Trainable has "
                              f"no predict)")
@@ -254,7 +280,9 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
         if values.human_error is not None and objective.fraction is None:
             raise UsageError(f"--human_error needs an objective that is an error rate in [0, 1] (accuracy or "
                              f"error); {label}'s is {objective.name}")
-        check_record_memory(planned_trials(spaces, values.search, values.trials, values.rounds), trainable)
+        planned = (planned_trials(spaces, values.search, values.trials, values.rounds) if values.schedule == "none"
+                   else planned_schedule_trials(values, spaces, trainable.epochs))
+        check_record_memory(planned, trainable)
 
         main_process = jax.process_index() == 0
         workdir = broadcast_json(workdir)
@@ -288,10 +316,12 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
                 store.repair()
                 say(f"sweep {label}: {format_spec(spaces)}; {values.search} search, {values.trials} trials x "
                     f"{values.rounds} round(s), seed {values.seed}, {jax.device_count()} device(s) -> {workdir}"
+                    + (f"; {describe_schedule(values, trainable.epochs)}" if values.schedule != "none" else "")
                     + (f"; resuming with {len(finished)} finished" if finished else ""))
             state["done"] = len(finished)
-            babysit = values.trials == 1
-            records = run_sweep(
+            babysit = values.trials == 1 and values.schedule == "none"
+            records = run_schedule(values, experiment, config, spaces, trainable, store, finished, workdir, label,
+                                   state) if values.schedule != "none" else run_sweep(
                 experiment.build, config, spaces, search=values.search, trials=values.trials, rounds=values.rounds,
                 seed=values.seed, chunk=values.chunk, first_id=values.trial_id, finished=finished,
                 trainable=trainable, record=store.append if main_process else None,

@@ -17,7 +17,7 @@ from dlcourse.sweep.search import is_finite_number, objective_key, top_trials
 from dlcourse.sweep.spaces import Space
 
 __all__ = ["ranked", "leaderboard", "bias_variance_columns", "axis_plots", "learning_curves",
-           "reproduce_command", "diverged_label"]
+           "reproduce_command", "diverged_label", "rung_plot", "rung_cutoffs"]
 
 
 
@@ -181,6 +181,66 @@ def learning_curves(records: Sequence[Mapping], objective, path: str, top: int =
     if best:
         dev_axes.legend(fontsize=8)
     place_axes(fig, wspace=0.25)
+    save_figure(fig, path)
+
+
+def rung_cutoffs(records: Sequence[Mapping], objective) -> dict[int, list[tuple[int, float | None]]]:
+    """``{bracket: [(epochs, cut-off), …]}`` of successive-halving records
+    (:func:`dlcourse.sweep.halving.run_halving`): at each rung, the score of the worst trial
+    promoted (the best of the objective's goal among them reversed), None when none was promoted."""
+    scores: dict[int, dict[int, list]] = {}
+    for r in records:
+        for rung in r.get("rungs", []):
+            kept = scores.setdefault(r["bracket"], {}).setdefault(rung["epochs"], [])
+            if rung["promoted"]:
+                kept.append(rung["score"])
+    pick = min if objective.goal == "max" else max
+    return {bracket: [(epochs, pick(kept) if kept else None) for epochs, kept in sorted(rungs.items())]
+            for bracket, rungs in sorted(scores.items())}
+
+
+def rung_plot(records: Sequence[Mapping], objective, path: str) -> None:
+    """Successive halving, one panel per bracket: every trial's dev objective against epochs (grey
+    if it was cut, coloured if it reached the budget, red if it diverged), a dashed line at each
+    rung and a black bar at its cut-off (the worst promoted score: best dev objective so far).
+    Writes a PNG to ``path``."""
+    from dlcourse.train.reporting import figure, place_axes, save_figure
+
+    brackets = sorted({r["bracket"] for r in records if "bracket" in r})
+    if not brackets:
+        raise ValueError("rung plots need successive-halving records (with 'bracket' and 'rungs')")
+    cutoffs = rung_cutoffs(records, objective)
+    columns = min(3, len(brackets))
+    rows = math.ceil(len(brackets) / columns)
+    fig = figure(5.0 * columns, 3.6 * rows)
+    nan = float("nan")
+    name = f"dev_{objective.name}"
+    for index, bracket in enumerate(brackets):
+        axes = fig.add_subplot(rows, columns, index + 1)
+        members = sorted((r for r in records if r.get("bracket") == bracket), key=lambda r: r["id"])
+        budget = max(len(r["metrics"].get(name, [])) for r in members)
+        for r in members:
+            curve = [nan if v is None else v for v in r["metrics"].get(name, [])]
+            if r["status"] == "diverged":
+                style = {"color": "red", "alpha": 0.5, "linewidth": 0.8}
+            elif len(curve) < budget:
+                style = {"color": "0.6", "alpha": 0.6, "linewidth": 0.8}
+            else:
+                style = {"linewidth": 1.6, "label": f"trial {r['id']}"}
+            axes.plot(range(1, len(curve) + 1), curve, marker="." if len(curve) < 30 else None, **style)
+        for epochs, cutoff in cutoffs.get(bracket, []):
+            axes.axvline(epochs, color="0.3", linestyle="--", linewidth=0.8)
+            if cutoff is not None:
+                axes.plot([epochs - 0.3, epochs + 0.3], [cutoff, cutoff], color="black", linewidth=2.5)
+        rung_epochs = [e for e, _ in cutoffs.get(bracket, [])] + [budget]
+        axes.set_title(f"bracket {bracket + 1}: {len(members)} trials, rungs at {', '.join(map(str, rung_epochs))} "
+                       f"epochs", fontsize=9)
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(f"dev {objective.name} ({objective.goal})")
+        axes.grid(alpha=0.3)
+        if any(r["status"] == "ok" and len(r["metrics"].get(name, [])) == budget for r in members):
+            axes.legend(fontsize=7, title="cut: grey; diverged: red; bar: cut-off", title_fontsize=7)
+    place_axes(fig, wspace=0.3, hspace=0.5)
     save_figure(fig, path)
 
 

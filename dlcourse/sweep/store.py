@@ -27,8 +27,11 @@ or a line that is valid JSON but not a trial record, is an error naming the line
 **Resume protocol.** A workdir is resumed only by the same sweep of the same code: the *identity*
 (:data:`IDENTITY_KEYS` — experiment and the fingerprints of its source and of dlcourse, its config
 defaults, spec, search, seed, trials, rounds, config overrides, first trial id, and chunk, device
-count and process count, which fix the composition of each compiled chunk and so the results)
-must equal the stored one; otherwise :meth:`Store.check_resumable` refuses, naming what differs.
+count and process count, which fix the composition of each compiled chunk and so the results;
+and a schedule's settings — ``schedule``, ``eta``, ``min_epochs``, ``brackets`` or ``ready_every``,
+``exploit``, ``explore`` — which a plain sweep's identity does not hold, so its sweep.json is
+unchanged) must equal the stored one; otherwise :meth:`Store.check_resumable` refuses, naming what
+differs. A schedule resumes from its own saved state as well (:data:`SCHEDULE_STATE`).
 :meth:`Store.start_over` removes what a sweep wrote, for a user who asks to start again.
 """
 
@@ -48,7 +51,8 @@ __all__ = ["Store", "Objective", "IDENTITY_KEYS", "EXECUTION_KEYS", "DamagedReco
 
 IDENTITY_KEYS = ("experiment", "experiment_source", "library", "config_defaults", "spec", "search", "seed",
                  "trials", "rounds", "config_overrides", "first_trial_id", "chunk", "device_count",
-                 "process_count")
+                 "process_count") + ("schedule", "eta", "min_epochs", "brackets", "ready_every", "exploit",
+                                     "explore")
 #: Identity keys that fix how trials are grouped into compiled chunks (hence their results), not
 #: what is sampled: a resume must use the same values.
 EXECUTION_KEYS = ("chunk", "device_count", "process_count")
@@ -59,7 +63,10 @@ CODE_KEYS = {"experiment_source": "the experiment's source changed",
 SWEEP_FILE = "sweep.json"
 TRIALS_FILE = "trials.jsonl"
 #: Files derived from the records (rewritten by every run).
-REPORT_FILES = ("leaderboard.txt", "axis_plots.png", "learning_curves.png", "error_analysis.txt")
+REPORT_FILES = ("leaderboard.txt", "axis_plots.png", "learning_curves.png", "error_analysis.txt", "rungs.png",
+                "lineage.png")
+#: What a schedule saves to resume from: successive halving's rung files, PBT's population.
+SCHEDULE_STATE = ("rungs", "pbt_state.npz")
 
 
 class Objective(NamedTuple):
@@ -182,11 +189,14 @@ class Store:
 
     def start_over(self) -> None:
         """Removes what a sweep writes into the workdir — sweep.json, trials.jsonl, the reports,
-        the babysat trials' ``trial-<id>/`` folders — and nothing else."""
-        for name in (SWEEP_FILE, TRIALS_FILE) + REPORT_FILES:
+        a schedule's saved state (:data:`SCHEDULE_STATE`), the babysat trials' ``trial-<id>/``
+        folders — and nothing else."""
+        for name in (SWEEP_FILE, TRIALS_FILE) + REPORT_FILES + SCHEDULE_STATE:
             path = os.path.join(self.workdir, name)
             if os.path.isfile(path):
                 os.remove(path)
+            elif os.path.isdir(path) and name in SCHEDULE_STATE:
+                shutil.rmtree(path)
         if os.path.isdir(self.workdir):
             for name in os.listdir(self.workdir):
                 path = os.path.join(self.workdir, name)
