@@ -15,6 +15,8 @@ from dlcourse.lazy_imports import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["Beams", "beam_search", "length_normalized_score"], "beam"),
+    **dict.fromkeys(["BeamErrorAnalysis", "beam_error_analysis", "format_beam_error_analysis",
+                     "teacher_forced_log_probability"], "beam_errors"),
     **dict.fromkeys(["BleuScore", "bleu", "ngram_counts", "sentence_bleu"], "bleu_score"),
     **dict.fromkeys(["Samples", "choose_tokens", "greedy_decode", "sample_sequences", "without_tokens"],
                     "sampling"),

@@ -33,7 +33,7 @@ def table_model(log_table):
 
 
 @partial(jax.jit, static_argnames=("width", "excluded"))
-def search(log_table, alpha=0.0, *, width=3, excluded=(PAD,)):
+def search(log_table, alpha, *, width=3, excluded=(PAD,)):
     """Beam search over a table (one compilation per width and excluded set, shared by the tests)."""
     step, state = table_model(log_table)
     return decoding.beam_search(step, state, jnp.zeros(M, jnp.int32), LENGTH, EOS, beam_width=width,
@@ -110,7 +110,7 @@ def greedy_trap_table():
 def test_beam_of_three_finds_the_best_sequence_where_greedy_does_not():
     log_table = greedy_trap_table()
     greedy = greedy_decode(log_table)
-    beams = search(log_table)
+    beams = search(log_table, 0.0)
     best, best_log_p = exhaustive_best(log_table, 0, LENGTH, alpha=0.0)
     assert best == (B_, EOS) and np.isclose(best_log_p, np.log(0.36))
     greedy_tokens = tuple(np.asarray(greedy.tokens[0])[np.asarray(greedy.mask[0])])
@@ -164,7 +164,7 @@ def test_beam_width_one_equals_greedy_decoding_exactly():
     for seed in (0, 5):
         log_table = 2.0 * np.random.default_rng(seed).normal(size=(M, LENGTH, VOCAB, VOCAB, VOCAB))
         greedy = greedy_decode(log_table)
-        beams = search(log_table, width=1)
+        beams = search(log_table, 0.0, width=1)
         np.testing.assert_array_equal(beams.tokens[:, 0], greedy.tokens)
         np.testing.assert_array_equal(beams.mask[:, 0], greedy.mask)
         np.testing.assert_array_equal(beams.log_probability[:, 0], greedy.log_probability)
@@ -175,12 +175,12 @@ def test_beam_width_one_equals_greedy_decoding_exactly():
 def test_excluded_tokens_are_never_chosen_and_missing_hypotheses_are_minus_infinity():
     log_table = np.zeros((M, LENGTH, VOCAB, VOCAB, VOCAB))
     log_table[..., A] = 5.0                                              # A is by far the most likely token
-    beams = search(log_table, excluded=(PAD, A))
+    beams = search(log_table, 0.0, excluded=(PAD, A))
     tokens = np.asarray(beams.tokens)[np.asarray(beams.mask)]
     assert tokens.size and not np.isin(tokens, (PAD, A)).any()
     assert np.isfinite(np.asarray(beams.score)).all()
     # only <EOS> allowed: one hypothesis exists, the other two are −∞ with empty masks
-    only_eos = search(log_table, excluded=(PAD, A, B_))
+    only_eos = search(log_table, 0.0, excluded=(PAD, A, B_))
     np.testing.assert_array_equal(only_eos.mask[:, 0], [[True] + [False] * (LENGTH - 1)] * M)
     np.testing.assert_array_equal(only_eos.tokens[:, 0, 0], [EOS] * M)
     assert np.isneginf(np.asarray(only_eos.score[:, 1:])).all() and not bool(only_eos.mask[:, 1:].any())
