@@ -24,17 +24,19 @@ the target shifted right behind ``<PAD>``.
   ``jax.jit(trainable.epoch)``: one ``lax.scan`` of the Adam steps over mini-batches shuffled on the
   device, then the dev batch, and one host read. ``init`` and the epoch are compiled ahead of time
   (``train.compile_lowered``), reported apart and excluded from the throughput.
-- **PyTorch** (not a dependency of dlcourse): ``nn.Embedding`` per vocabulary, the same sinusoids,
-  ``nn.TransformerEncoder`` of ``nn.TransformerEncoderLayer`` (the LM: the same stack under a causal
-  mask, which is a decoder-only layer) and ``nn.TransformerDecoder`` of ``nn.TransformerDecoderLayer``
-  (``norm_first=False``, ReLU, ``batch_first``, no final norm), ``nn.Linear`` readout,
-  ``torch.optim.Adam`` with the same numbers; boolean look-ahead and key-padding masks. A run is a
-  ``torch.randperm`` shuffle, the same steps (gather, forward, ``cross_entropy``, ``zero_grad``,
-  ``backward``, ``step``), the dev batch in ``eval()`` under ``no_grad``, one host read. Trainable
-  parameter counts are printed and asserted equal. PyTorch also drops out the attention weights and
-  the FFN's hidden layer (its layers' fixed placement), a little more work than the paper's placement
-  that dlcourse follows; the initializations differ (PyTorch's defaults against Flax's), so the
-  losses move at different speeds; the work per step is otherwise the same.
+- **PyTorch** (not a dependency of dlcourse): ``nn.Embedding`` per vocabulary (initialized N(0, 1/d_model)
+  as dlcourse's), the same sinusoids, ``nn.TransformerEncoder`` of ``nn.TransformerEncoderLayer`` (the
+  LM: that stack under a causal mask, which is a decoder-only layer) and ``nn.TransformerDecoder`` of
+  ``nn.TransformerDecoderLayer`` (``norm_first=False``, ReLU, ``batch_first``, layer-norm ε = 1e-6 as
+  Flax's, no final norm), ``nn.Linear`` readout, ``torch.optim.Adam`` with the same numbers; boolean
+  look-ahead and key-padding masks. PyTorch's layers would also drop out the attention weights and the
+  FFN's hidden units; those two are switched off (the attention modules' ``dropout = 0``, the FFN's
+  ``Dropout`` replaced by ``Identity``), so both sides drop out where the paper does and train the
+  same function with the same parameters, whose counts are printed and asserted equal. Other
+  initializations are each library's defaults, so the losses move at slightly different speeds; the
+  work per step is the same. A run is a ``torch.randperm`` shuffle, the same steps (gather, forward,
+  ``cross_entropy``, ``zero_grad``, ``backward``, ``step``), the dev batch in ``eval()`` under
+  ``no_grad``, one host read.
 
 tokens/s = ``steps · batch · T`` target tokens / median seconds of a run (for ``translation`` the T
 source tokens of each pair are processed too but not counted). Each repetition runs both sides once,
@@ -42,11 +44,12 @@ interleaved in one process (the order alternates), after one untimed warm-up eac
 dlcourse's tokens/s over PyTorch's (above 1: dlcourse is faster).
 
 Length (``--lengths``, default 64,128,256,512,1024; empty to skip): the ``--length-model`` trained at
-each T with ``--length-batch`` sequences per step and ``--length-steps`` steps per run; time per step
-= median run / steps (the run's shuffle and dev batch included). Self-attention costs O(T²·d) per
-sequence against the O(T·d²) of the projections and FFN, so the exponent of time ∝ T^k fitted
-(least squares on log–log) over the lengths climbs from about 1 towards 2 as T outgrows d_model. The
-table and a log–log PNG (``--plot``) of both sides, with their exponents, are written.
+each T with ``--length-batch`` sequences per step and ``--length-steps`` steps per run, ``--length-repeats``
+runs timed per side; time per step = median run / steps (the run's shuffle and dev batch included).
+Self-attention costs O(T²·d) per sequence against the O(T·d²) of the projections and FFN, so the
+exponent k of time ∝ T^k (least squares on log–log over the lengths, and between the last two) climbs
+from below 1 (fixed costs) towards 2 as T outgrows d_model. The table and a log–log PNG (``--plot``)
+of both sides with their exponents (and T¹, T² guides) are written.
 
 Whole process (``--whole-process``): each side as a user feels it — one fresh Python process per
 model and side, spawn to exit, that imports what it needs (the PyTorch process imports neither JAX
@@ -65,7 +68,7 @@ printed).
                                 [--d-ff 256] [--layers 2] [--dropout 0.1] [--batch-size 16]
                                 [--length 64] [--steps 8] [--repeats 5]
                                 [--lengths 64,128,256,512,1024] [--length-model lm]
-                                [--length-batch 4] [--length-steps 2] [--plot PATH]
+                                [--length-batch 4] [--length-steps 2] [--length-repeats 3] [--plot PATH]
                                 [--torch-threads 1] [--torch-device cpu|cuda] [--whole-process]
     python bench/transformer.py --preset base     # the paper's base model: d 512, 8 heads, FFN 2048, 6 layers
 """
@@ -298,15 +301,15 @@ def torch_setup(args):
     return torch, timing.torch_device(torch, args.torch_device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
-def compare(torch, device, work: Workload, args) -> dict:
-    """Both sides on ``work``: parameter counts (asserted equal), 1 warm-up + ``--repeats`` interleaved
-    runs each; seconds per run, dlcourse's compile seconds, the first and last runs' losses."""
+def compare(torch, device, work: Workload, args, repeats: int) -> dict:
+    """Both sides on ``work``: parameter counts (asserted equal), 1 warm-up + ``repeats`` interleaved
+    runs each; median seconds per run, dlcourse's compile seconds, the first and last runs' losses."""
     arrays = token_arrays(work, args.vocab)
     ours, theirs = DlcourseTraining(work, args, arrays), TorchTraining(torch, device, work, args, arrays)
     assert ours.parameter_count == theirs.parameter_count, (work, ours.parameter_count, theirs.parameter_count)
     methods = {"dlcourse": ours.run, "torch": theirs.run}
     first = {name: run() for name, run in methods.items()}
-    times, last = timing.run_interleaved(methods, args.repeats)
+    times, last = timing.run_interleaved(methods, repeats)
     return {"seconds": {name: timing.median(t) for name, t in times.items()}, "compile": ours.compile_seconds,
             "parameters": ours.parameter_count, "first": first, "last": last}
 
@@ -370,7 +373,7 @@ def length_growth(torch, device, args) -> tuple[list[list[str]], dict[str, list[
     rows, per_step = [], {"dlcourse": [], "torch": []}
     for length in args.lengths:
         work = Workload(args.length_model, length, args.length_batch, args.length_steps)
-        result = compare(torch, device, work, args)
+        result = compare(torch, device, work, args, args.length_repeats)
         for side in per_step:
             per_step[side].append(result["seconds"][side] / work.steps)
         ours, theirs = (work.tokens / result["seconds"][side] for side in ("dlcourse", "torch"))
@@ -389,7 +392,12 @@ def plot_growth(path: Path, lengths, per_step, title: str) -> None:
     figure, axes = plt.subplots(figsize=(5.5, 4))
     for side, label, marker in (("dlcourse", "dlcourse", "o"), ("torch", "PyTorch", "s")):
         k = fitted_exponent(lengths, per_step[side])
-        axes.loglog(lengths, [1e3 * s for s in per_step[side]], marker=marker, label=f"{label} (∝ T^{k:.2f})")
+        axes.loglog(lengths, [1e3 * s for s in per_step[side]], marker=marker,
+                    label=f"{label} ($\\propto T^{{{k:.2f}}}$)")
+    anchor = 1e3 * min(per_step["dlcourse"][0], per_step["torch"][0])
+    for power, style in ((1, ":"), (2, "--")):   # guides through the faster side's first point
+        axes.loglog(lengths, [anchor * (t / lengths[0]) ** power for t in lengths], style, color="grey",
+                    linewidth=0.8, label=f"$T^{power}$")
     axes.set_xscale("log", base=2)
     axes.set_xticks(lengths, [str(t) for t in lengths])
     axes.set_xlabel("sequence length T (tokens)")
@@ -427,6 +435,7 @@ def parse_args(argv=None):
     parser.add_argument("--length-model", choices=MODELS, default="lm", help="the model of the growth table")
     parser.add_argument("--length-batch", type=int, help="sequences per mini-batch in the growth table")
     parser.add_argument("--length-steps", type=int, help="Adam steps per run in the growth table")
+    parser.add_argument("--length-repeats", type=int, default=3, help="timed runs per side and length")
     parser.add_argument("--plot", default="runs/bench/transformer_length.png",
                         help="PNG of time per step against T ('' for none)")
     parser.add_argument("--torch-threads", type=int, default=1, help="PyTorch intra-op threads (0: its default)")
@@ -447,7 +456,7 @@ def parse_args(argv=None):
     except ValueError:
         parser.error(f"--lengths must be comma-separated integers, got {args.lengths!r}")
     for name in ("d_model", "heads", "d_ff", "layers", "batch_size", "steps", "repeats", "length_batch",
-                 "length_steps", "process_repeats"):
+                 "length_steps", "length_repeats", "process_repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.d_model % args.heads or args.d_model % 2:
@@ -476,7 +485,7 @@ def main(argv=None) -> int:
     rows = []
     for model in args.models:
         work = Workload(model, args.length, args.batch_size, args.steps)
-        result = compare(torch, device, work, args)
+        result = compare(torch, device, work, args, args.repeats)
         ours, theirs = (work.tokens / result["seconds"][side] for side in ("dlcourse", "torch"))
         first, last = result["first"], result["last"]
         rows.append([f"{MODEL_NAMES[model]} ({result['parameters']:,} parameters each)", f"{ours:,.0f} tokens/s",
