@@ -8,7 +8,9 @@
                                                status), every per-epoch curve of its record under the
                                                curve's own name (``train_loss``, ``dev_accuracy`` …) at
                                                steps 1 … epochs, and its final scalars as
-                                               ``hparams/<name>`` (``hparams/best_dev_accuracy`` …)
+                                               ``hparams/<name>`` (``hparams/best_dev_accuracy`` …);
+                                               under PBT also ``schedule/<hyperparameter>``, the
+                                               value in force at each epoch
 
 so ``tensorboard --logdir=logdir`` shows the learning curves of all trials and one HParams table
 with a row per trial. The layout follows TensorBoard's HParams plugin: one ``experiment`` summary
@@ -36,12 +38,14 @@ from typing import Any, Mapping, Sequence
 
 from dlcourse.sweep.spaces import Choice, IntRange, OneMinusLogUniform, Space
 
-__all__ = ["export_sweep", "FILE_SUFFIX", "METRIC_PREFIX", "run_name"]
+__all__ = ["export_sweep", "FILE_SUFFIX", "METRIC_PREFIX", "SCHEDULE_PREFIX", "run_name"]
 
 #: The end of the name of every event file :func:`export_sweep` writes.
 FILE_SUFFIX = ".dlcourse-sweep"
 #: Final scalars are tagged ``hparams/<name>`` (curves keep their own names).
 METRIC_PREFIX = "hparams/"
+#: A PBT trial's hyperparameter schedule is tagged ``schedule/<name>``.
+SCHEDULE_PREFIX = "schedule/"
 #: An ``int`` range of at most this many values is a discrete domain; a larger one an interval.
 MAX_DISCRETE_INTEGERS = 32
 
@@ -63,6 +67,20 @@ def _curves(metrics: Mapping[str, Any]) -> dict[str, list]:
     """Per-epoch curves: the metrics that are flat lists of numbers (``None`` for a missing value)."""
     return {name: value for name, value in metrics.items()
             if isinstance(value, list) and all(v is None or _is_number(v) for v in value)}
+
+
+def _schedule_curves(record: Mapping) -> dict[str, list]:
+    """A PBT record's ``hparam_schedule`` (``{"from_epoch": s, "to_epoch": e, "hparams": {…}}``, in
+    force for epochs s + 1 … e) as per-epoch curves ``schedule/<name>`` of its numeric values."""
+    curves: dict[str, list] = {}
+    for interval in record.get("hparam_schedule") or ():
+        for name, value in interval["hparams"].items():
+            if _is_number(value):
+                curve = curves.setdefault(SCHEDULE_PREFIX + name, [])
+                curve += [None] * (interval["to_epoch"] - len(curve))
+                curve[interval["from_epoch"]:interval["to_epoch"]] = [value] * (
+                    interval["to_epoch"] - interval["from_epoch"])
+    return curves
 
 
 def _final_metric_names(records: Sequence[Mapping], objective_name: str) -> list[str]:
@@ -212,7 +230,7 @@ def export_sweep(records: Sequence[Mapping], spaces: Mapping[str, Space], object
         end = plugin_hparams_pb2.SessionEndInfo(
             status=api_pb2.STATUS_FAILURE if failed else api_pb2.STATUS_SUCCESS, end_time_secs=now)
         metrics = record["metrics"]
-        curves = _curves(metrics)
+        curves = {**_curves(metrics), **_schedule_curves(record)}
         epochs = max([len(c) for c in curves.values()] + [0])
         final_step = int(metrics.get("epochs_run") or epochs)
         with SummaryWriter(logdir=os.path.join(logdir, run_name(record)), filename_suffix=FILE_SUFFIX) as writer:
@@ -222,7 +240,8 @@ def export_sweep(records: Sequence[Mapping], spaces: Mapping[str, Space], object
             for epoch in range(epochs):
                 file_writer.add_summary(summary_pb2.Summary(value=[
                     summary_pb2.Summary.Value(tag=name, simple_value=_number(curve[epoch]))
-                    for name, curve in curves.items() if epoch < len(curve)]), global_step=epoch + 1)
+                    for name, curve in curves.items() if epoch < len(curve) and not (
+                        name.startswith(SCHEDULE_PREFIX) and curve[epoch] is None)]), global_step=epoch + 1)
             final = [summary_pb2.Summary.Value(tag=METRIC_PREFIX + name, simple_value=_number(metrics[name]))
                      for name in final_names if name in metrics]
             if final:

@@ -168,14 +168,23 @@ def test_exporting_twice_replaces_the_export_and_keeps_other_files(tmp_path):
     assert len(ours) == 1 and (tmp_path / "events.out.tfevents.1.other").exists()
 
 
-def test_domains_widen_to_recorded_values(tmp_path):
+def test_pbt_schedules_are_curves_and_domains_widen_to_recorded_values(tmp_path):
     records = _records()
-    records[0]["hparams"]["learning_rate"] = 1.6          # e.g. a PBT perturbation past the sampled range
+    records[0]["hparams"]["learning_rate"] = 1.6          # a PBT perturbation past the sampled range
+    records[0]["hparam_schedule"] = [{"from_epoch": 0, "to_epoch": 2, "hparams": {"learning_rate": 0.9,
+                                                                                  "optimizer": "adam"}},
+                                     {"from_epoch": 2, "to_epoch": 3, "hparams": {"learning_rate": 1.6,
+                                                                                  "optimizer": "adam"}}]
     records[1]["hparams"]["layers"] = 7
     export_sweep(records, SPACES, "accuracy", str(tmp_path))
     infos = {i.name: i for i in plugin_data(run_events(tmp_path))["_hparams_/experiment"].experiment.hparam_infos}
     assert infos["learning_rate"].domain_interval.max_value == pytest.approx(1.6)
     assert [v.number_value for v in infos["layers"].domain_discrete.values] == [1, 2, 3, 7]
+    values = scalars(run_events(tmp_path / "trial-0"))
+    assert values["schedule/learning_rate"] == [(1, pytest.approx(0.9)), (2, pytest.approx(0.9)),
+                                                (3, pytest.approx(1.6))]
+    assert "schedule/optimizer" not in values
+    assert not any(tag.startswith("schedule/") for tag in scalars(run_events(tmp_path / "trial-1")))
 
 
 def test_bad_input_is_named(tmp_path, monkeypatch):
