@@ -210,3 +210,42 @@ def test_bad_arguments_raise_value_errors():
         decoding.beam_search(step, {**state, "t": jnp.int32(0)}, first, 3, EOS, beam_width=2)
     with pytest.raises(ValueError, match=r"logits of shape \[m·B, \|V\|\] = \[6, \|V\|\]"):
         decoding.beam_search(lambda s, x: (s, jnp.zeros((M, VOCAB))), state, first, 3, EOS, beam_width=2)
+
+
+def test_through_a_language_model_step():
+    """An LSTM language model of two layers (a state of nested pairs), stepped by language_model_step:
+    each beam's log P equals the model's own score of that sequence unrolled whole, the beams differ and
+    come best first, and none beats the best of all sequences enumerated."""
+    from dlcourse import models
+
+    model = models.LanguageModel(vocab_size=5, embedding_size=8, hidden_size=16, num_layers=2)
+    shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 1), jnp.int32))    # no compilation
+    rng = np.random.default_rng(0)
+    variables = jax.tree_util.tree_map(lambda leaf: jnp.asarray(rng.normal(size=leaf.shape), leaf.dtype), shapes)
+    m, width, length, alpha = 2, 3, 4, 0.7
+    sequences = np.array(all_hypotheses(length, tokens=(1, 2, 3, 4)), dtype=object)
+    every, every_mask = np.zeros((len(sequences), length), np.int32), np.zeros((len(sequences), length), bool)
+    for i, sequence in enumerate(sequences):
+        every[i, :len(sequence)], every_mask[i, :len(sequence)] = sequence, True
+
+    def unrolled_log_probability(y, mask):
+        inputs = jnp.concatenate([jnp.zeros((y.shape[0], 1), jnp.int32), y[:, :-1]], axis=1)
+        logits = model.apply(variables, inputs, jnp.concatenate([jnp.ones((y.shape[0], 1), bool), mask[:, :-1]], 1))
+        return decoding.sequence_log_probability(logits, y, mask)
+
+    @jax.jit
+    def run(first):
+        step = models.language_model_step(model, variables)
+        beams = decoding.beam_search(step, model.initial_states(m), first, length, EOS, beam_width=width,
+                                     alpha=alpha, excluded_tokens=(PAD,))
+        rows = beams.tokens.reshape(m * width, length), beams.mask.reshape(m * width, length)
+        return beams, unrolled_log_probability(*rows).reshape(m, width), unrolled_log_probability(every, every_mask)
+
+    beams, scored, every_log_p = run(jnp.zeros(m, jnp.int32))
+    np.testing.assert_allclose(beams.log_probability, scored, rtol=1e-5, atol=1e-5)
+    lengths = np.asarray(beams.mask).sum(-1)
+    np.testing.assert_allclose(beams.score, np.asarray(scored) / lengths ** alpha, rtol=1e-5, atol=1e-5)
+    assert np.all(np.diff(np.asarray(beams.score), axis=1) <= 0)
+    best = np.max(np.asarray(every_log_p) / every_mask.sum(1) ** alpha)
+    assert np.all(np.asarray(beams.score) <= best + 1e-5)
+    assert len({unpack(beams, 0, b) for b in range(width)}) == width
