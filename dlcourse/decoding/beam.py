@@ -8,8 +8,10 @@ hypotheses ``y⟨1⟩ … y⟨t⟩`` with the highest objective
     score(y) = (1 / T_y^α) · Σ_{t=1}^{T_y} log P(y⟨t⟩ | x, y⟨1⟩ … y⟨t−1⟩)
 
 where ``T_y`` counts the hypothesis' tokens up to and including ``<EOS>``. ``α = 0`` ranks by
-``log P(y | x)`` itself (the notes' plain beam search, which favours short outputs since every
-factor is below 1); ``α = 1`` by the mean log-probability per token; the notes suggest ``α ≈ 0.7``.
+``log P(y | x)`` itself (plain beam search, which favours short outputs since every factor is below
+1); ``α = 1`` by the mean log-probability per token; values in between (0.7 in the lecture) soften
+the normalization. (The notes' beam-search and length-normalization slides are figures without text
+in the transcription; these are the lecture's formulas.)
 
 One step, for every example at once (``m·B`` rows through ``step``):
 
@@ -30,7 +32,7 @@ Everything is one ``lax.scan`` of ``max_length`` steps with fixed shapes (jittab
 traced; ``B``, ``max_length``, ``eos_id``, ``pad_id``, ``excluded_tokens`` are static). Every leaf
 of ``state`` must have the leading axis ``m``: it is tiled to ``m·B`` rows (row ``i·B + b`` is beam
 ``b`` of example ``i``). Beam search is not exact search: the best sequence under the model can fall
-out of the beam (:mod:`dlcourse.decoding.beam_error_analysis` tells these errors from the model's).
+out of the beam (:func:`dlcourse.decoding.beam_error_analysis` tells these errors from the model's).
 """
 
 from __future__ import annotations
