@@ -314,9 +314,10 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
             if main_process:
                 store.create(meta)
                 store.repair()
-                say(f"sweep {label}: {format_spec(spaces)}; {values.search} search, {values.trials} trials x "
-                    f"{values.rounds} round(s), seed {values.seed}, {jax.device_count()} device(s) -> {workdir}"
-                    + (f"; {describe_schedule(values, trainable.epochs)}" if values.schedule != "none" else "")
+                size = (f"{values.trials} trials x {values.rounds} round(s)" if values.schedule == "none" else
+                        describe_schedule(values, trainable.epochs))
+                say(f"sweep {label}: {format_spec(spaces)}; {values.search} search, {size}, seed {values.seed}, "
+                    f"{jax.device_count()} device(s) -> {workdir}"
                     + (f"; resuming with {len(finished)} finished" if finished else ""))
             state["done"] = len(finished)
             babysit = values.trials == 1 and values.schedule == "none"

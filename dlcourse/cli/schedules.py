@@ -148,8 +148,8 @@ def describe_schedule(values, epochs: int) -> str:
         return (f"successive halving, eta {values.eta}" + (f", {len(plan)} Hyperband brackets" if len(plan) > 1
                                                           else "") + ": " + "; ".join(parts))
     if values.schedule == "pbt":
-        return (f"population-based training, ready every {_ready_every(values, epochs)} epochs, "
-                f"{values.exploit}/{values.explore}")
+        return (f"population-based training of {values.trials} trials, ready every {_ready_every(values, epochs)} "
+                f"epochs, {values.exploit}/{values.explore}")
     return ""
 
 
