@@ -37,4 +37,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["NAME_LISTS", "load_names"], "names"),
     **dict.fromkeys(["LabelledText", "load_labelled_text", "load_polarity_sentences", "load_polarity_vectors"],
                     "labelled_text"),
+    **dict.fromkeys(["DATE_LOCALES", "DATE_PATTERNS", "DATE_SPECIAL_TOKENS", "ISO_CHARACTERS", "NUMERIC_PATTERNS",
+                     "SOS", "SOS_ID", "DatePairs", "DateTranslation", "TranslationInputs", "date_vocabulary",
+                     "decode_characters", "encode_characters", "make_date_pairs", "make_date_translation",
+                     "translation_examples"], "dates"),
 })
