@@ -82,7 +82,7 @@ class IntervalProgress(NamedTuple):
     epochs_done: int
     epochs: int          # E
     best: float | None   # the best dev objective at the interval's end among non-diverged trials
-    seconds: float       # wall time of this interval (0 when restored)
+    seconds: float       # wall time of this interval, compiling excluded (0 when restored)
     restored: bool
 
 
@@ -306,7 +306,7 @@ def run_pbt(trainable: Trainable, spaces: Mapping[str, Space], *, trials: int, s
         if path is not None:
             _save(path, fingerprint, j + 1, state, guard, hparams, curves, sources, schedule, seconds, n)
         _report(on_interval, j, intervals, ready_every, epochs, curves, trainable,
-                time.perf_counter() - interval_start, False)
+                time.perf_counter() - interval_start - (programs.compile_seconds if fresh else 0.0), False)
 
     diverged, exploded = _storable(guard.diverged)[:n], _storable(guard.exploded)[:n]
     records = []

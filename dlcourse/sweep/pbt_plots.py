@@ -4,8 +4,8 @@ hyperparameter schedule (records of :func:`dlcourse.sweep.pbt.run_pbt`).
 Top panel: one row per trial slot, coloured by slot, over epochs; an arrow from trial a's row to
 trial b's at epoch e says that after epoch e trial b took a's state and hyperparameters. Slots
 that ended diverged are drawn dashed in grey. Below, one panel per hyperparameter: each slot's
-value in force over the epochs, as steps (log scale for a log-scale space, or, without spaces,
-for positive values spanning over a decade).
+value in force over the epochs, as steps (log scale for a log-scale space — of 1 − β for a
+:class:`OneMinusLogUniform` — or, without spaces, for positive values spanning over a decade).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Mapping, Sequence
 
-from dlcourse.sweep.spaces import Space
+from dlcourse.sweep.spaces import OneMinusLogUniform, Space
 
 __all__ = ["draw_lineage"]
 
@@ -74,11 +74,17 @@ def draw_lineage(records: Sequence[Mapping], path: str | os.PathLike, spaces: Ma
         diverged = r.get("status") == "diverged"
         lineage_axes.plot([0, epochs], [row, row], color="0.6" if diverged else colour[r["id"]],
                           linestyle="--" if diverged else "-", linewidth=2)
+    copies_at: dict[int, int] = {}
+    for r in records:
         for event in r["lineage"]:
             source = row_of.get(event["copied_from"])
             if source is None:
                 continue
-            lineage_axes.annotate("", xy=(event["epoch"], row), xytext=(event["epoch"], source),
+            # Copies at the same boundary side by side, so their arrows do not overlap.
+            offset = 0.012 * epochs * copies_at.get(event["epoch"], 0)
+            copies_at[event["epoch"]] = copies_at.get(event["epoch"], 0) + 1
+            x = event["epoch"] + offset
+            lineage_axes.annotate("", xy=(x, row_of[r["id"]]), xytext=(x, source),
                                   arrowprops=dict(arrowstyle="->", color=colour[event["copied_from"]], lw=1.2))
     labels = []
     for r in records:
@@ -92,14 +98,15 @@ def draw_lineage(records: Sequence[Mapping], path: str | os.PathLike, spaces: Ma
 
     for p, name in enumerate(names, start=1):
         axes = fig.add_subplot(grid[p], sharex=lineage_axes)
+        one_minus = spaces is not None and isinstance(spaces.get(name), OneMinusLogUniform)
         for r in records:
             x, y = _steps(r["hparam_schedule"], name)
-            axes.plot(x, y, color=colour[r["id"]], linewidth=1.2,
+            axes.plot(x, [1 - v for v in y] if one_minus else y, color=colour[r["id"]], linewidth=1.2,
                       linestyle="--" if r.get("status") == "diverged" else "-")
         if _log_scale(name, records, spaces):
             axes.set_yscale("log")
             log_axis(axes.yaxis)
-        axes.set_ylabel(name)
+        axes.set_ylabel(f"1 − {name}" if one_minus else name)
         axes.grid(alpha=0.3)
     fig.axes[-1].set_xlabel("epoch")
     place_axes(fig, left=1.4, hspace=0.35)
