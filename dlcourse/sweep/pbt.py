@@ -46,7 +46,7 @@ import json
 import math
 import os
 import time
-from typing import Callable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -222,6 +222,19 @@ def _fingerprint(trainable, spaces, **settings) -> dict:
                 defaults={k: float(v) for k, v in trainable.hparams.items()})
 
 
+class _Run(NamedTuple):
+    """What a run has done: enough to continue it (saved at each ready boundary) or to record it."""
+
+    next_interval: int
+    state: Any                          # on the mesh, padded
+    guard: Guard                        # on the mesh, padded
+    hparams: dict[str, np.ndarray]      # the swept values now in force, [n]
+    curves: dict[str, np.ndarray]       # [n, epochs done]
+    sources: list[np.ndarray]           # per finished interval: whose state each trial took, [n]
+    schedule: list[np.ndarray]          # per finished interval: the values in force, [n, d]
+    seconds: float                      # training time so far, compiling excluded
+
+
 def run_pbt(trainable: Trainable, spaces: Mapping[str, Space], *, trials: int, seed: int, ready_every: int,
             exploit: str = "truncation", explore: str = "perturb", fraction: float = 0.25,
             resample_probability: float = 0.25, devices: Sequence[jax.Device] | None = None,
@@ -229,6 +242,9 @@ def run_pbt(trainable: Trainable, spaces: Mapping[str, Space], *, trials: int, s
             on_status: Callable[[str], None] | None = None, search: str = "random",
             on_interval: Callable[[IntervalProgress], None] | None = None) -> list[dict]:
     """Trains a population with PBT (see the module docstring); returns its records in id order.
+
+    The whole population is one program (it is not split into chunks as :func:`dlcourse.sweep.run_sweep` may
+    split a large group), so it must fit in the devices' memory.
 
     Args:
       trainable: one structure; ``trainable.epochs`` is the epoch budget E.
@@ -261,65 +277,67 @@ def run_pbt(trainable: Trainable, spaces: Mapping[str, Space], *, trials: int, s
     say = on_status or (lambda text: None)
     population = sample_round(spaces, search, seed, 0, first_id, trials)
     n, epochs, names = len(population), trainable.epochs, list(spaces)
-    count = exploit_count(n, fraction)
-    probability = 1.0 if explore == "resample" else resample_probability
     intervals = math.ceil(epochs / ready_every)
-    ids = np.asarray([t.id for t in population], np.uint32)
-    programs = _Programs(trainable, spaces, n, devices, ready_every, count, probability)
+    programs = _Programs(trainable, spaces, n, devices, ready_every, exploit_count(n, fraction),
+                         1.0 if explore == "resample" else resample_probability)
     shared = {k: programs.place(np.float32(v), False) for k, v in trainable.hparams.items() if k not in spaces}
+    ids = np.asarray([t.id for t in population], np.uint32)
     seed_array, ids_array = programs.place(np.uint32(seed), False), programs.place(ids)
     hparams = {k: np.asarray([t.hparams[k] for t in population], np.float32) for k in names}
     path = None if workdir is None else os.path.join(os.fspath(workdir), CHECKPOINT_FILE)
     fingerprint = _fingerprint(trainable, spaces, trials=trials, seed=seed, first_id=first_id,
                                ready_every=ready_every, exploit=exploit, explore=explore, fraction=fraction,
                                resample_probability=resample_probability, search=search)
-    shapes = programs.state_shapes({k: programs.place(v) for k, v in hparams.items()}, shared, seed_array,
-                                   ids_array)[0]
-    saved = _load(path, fingerprint, shapes, programs) if path and os.path.exists(path) else None
-    if saved is None:
-        first, curves, sources, schedule, seconds = 0, {}, [], [], 0.0
-        swept = {k: programs.place(v) for k, v in hparams.items()}
-        state, guard = programs.init(swept, shared, seed_array, ids_array)
+    swept = {k: programs.place(v) for k, v in hparams.items()}
+    if path is not None and os.path.exists(path):
+        shapes = programs.state_shapes(swept, shared, seed_array, ids_array)[0]
+        run = _load(path, fingerprint, shapes, programs)
+        swept = {k: programs.place(v) for k, v in run.hparams.items()}
     else:
-        first, state, guard, hparams, curves, sources, schedule, seconds = saved
-        swept = {k: programs.place(v) for k, v in hparams.items()}
-    for j in range(first):
-        _report(on_interval, j, intervals, ready_every, epochs, curves, trainable, 0.0, True)
+        state, guard = programs.init(swept, shared, seed_array, ids_array)
+        run = _Run(0, state, guard, hparams, {}, [], [], 0.0)
+    for j in range(run.next_interval):
+        _report(on_interval, j, intervals, ready_every, epochs, run.curves, trainable, 0.0, True)
 
-    for j in range(first, intervals):
+    for j in range(run.next_interval, intervals):
         interval_start = time.perf_counter()
-        run = min(ready_every, epochs - j * ready_every)
-        schedule.append(np.stack([hparams[k] for k in names], axis=-1) if names else np.zeros((n, 0), np.float32))
+        length = min(ready_every, epochs - j * ready_every)
         fresh = not programs.is_compiled
         if fresh:
             say(f"compiling {programs.size} trials for population-based training")
-        args = (state, guard, swept, shared, seed_array, programs.place(np.int32(j), False),
-                programs.place(np.int32(run), False), programs.place(np.bool_(j < intervals - 1), False))
-        state, guard, swept, rows, moved = programs.interval(*args)
+        state, guard, swept, rows, sources = programs.interval(
+            run.state, run.guard, swept, shared, seed_array, programs.place(np.int32(j), False),
+            programs.place(np.int32(length), False), programs.place(np.bool_(j < intervals - 1), False))
         if fresh:
             say(f"compiled in {programs.compile_seconds:.1f}s")
-        rows = {k: np.asarray(v)[:run, :n].T for k, v in rows.items()}
-        curves = {k: np.concatenate([curves[k], v], axis=1) if k in curves else v for k, v in rows.items()}
-        sources.append(np.asarray(moved)[:n])
-        hparams = {k: _storable(v)[:n] for k, v in swept.items()}
-        seconds += time.perf_counter() - interval_start - (programs.compile_seconds if fresh else 0.0)
+        rows = {k: np.asarray(v)[:length, :n].T for k, v in rows.items()}
+        in_force = np.stack([run.hparams[k] for k in names], axis=-1) if names else np.zeros((n, 0), np.float32)
+        run = _Run(j + 1, state, guard, {k: _storable(v)[:n] for k, v in swept.items()},
+                   {k: np.concatenate([run.curves[k], v], axis=1) if k in run.curves else v for k, v in rows.items()},
+                   run.sources + [np.asarray(sources)[:n]], run.schedule + [in_force], run.seconds)
+        seconds = time.perf_counter() - interval_start - (programs.compile_seconds if fresh else 0.0)
+        run = run._replace(seconds=run.seconds + seconds)
         if path is not None:
-            _save(path, fingerprint, j + 1, state, guard, hparams, curves, sources, schedule, seconds, n)
-        _report(on_interval, j, intervals, ready_every, epochs, curves, trainable,
-                time.perf_counter() - interval_start - (programs.compile_seconds if fresh else 0.0), False)
+            _save(path, fingerprint, run, n)
+        _report(on_interval, j, intervals, ready_every, epochs, run.curves, trainable, seconds, False)
+    return _records(run, population, spaces, trainable, ready_every)
 
-    diverged, exploded = _storable(guard.diverged)[:n], _storable(guard.exploded)[:n]
+
+def _records(run: _Run, population: Sequence[Trial], spaces, trainable, ready_every) -> list[dict]:
+    n, names, epochs = len(population), list(spaces), trainable.epochs
+    diverged, exploded = _storable(run.guard.diverged)[:n], _storable(run.guard.exploded)[:n]
     records = []
     for i, trial in enumerate(population):
-        metrics = _slot_metrics({k: v[i] for k, v in curves.items()}, diverged[i], exploded[i], trainable.objective)
-        final = {k: _plain(spaces[k], hparams[k][i]) for k in names}
-        record = make_record(Trial(trial.id, 0, final), metrics, seconds / n)
-        record["lineage"] = [{"epoch": (j + 1) * ready_every, "copied_from": int(ids[s[i]])}
-                             for j, s in enumerate(sources) if s[i] != i]
+        metrics = _slot_metrics({k: v[i] for k, v in run.curves.items()}, diverged[i], exploded[i],
+                                trainable.objective)
+        final = {k: _plain(spaces[k], run.hparams[k][i]) for k in names}
+        record = make_record(Trial(trial.id, 0, final), metrics, run.seconds / n)
+        record["lineage"] = [{"epoch": (j + 1) * ready_every, "copied_from": population[s[i]].id}
+                             for j, s in enumerate(run.sources) if s[i] != i]
         record["hparam_schedule"] = [
             {"from_epoch": j * ready_every, "to_epoch": min((j + 1) * ready_every, epochs),
              "hparams": {k: _plain(spaces[k], values[i, c]) for c, k in enumerate(names)}}
-            for j, values in enumerate(schedule)]
+            for j, values in enumerate(run.schedule)]
         records.append(record)
     return sorted(records, key=lambda r: r["id"])
 
@@ -334,21 +352,21 @@ def _report(on_interval, j, intervals, ready_every, epochs, curves, trainable, s
     on_interval(IntervalProgress(j, intervals, done, epochs, best, seconds, restored))
 
 
-def _save(path, fingerprint, next_interval, state, guard, hparams, curves, sources, schedule, seconds, n):
+def _save(path, fingerprint, run: _Run, n: int) -> None:
     arrays = {"fingerprint": np.asarray(json.dumps(fingerprint, sort_keys=True)),
-              "next_interval": np.int32(next_interval), "seconds": np.float64(seconds),
-              "sources": np.stack(sources), "schedule": np.stack(schedule)}
-    for i, leaf in enumerate(jax.tree.leaves(state)):
+              "next_interval": np.int32(run.next_interval), "seconds": np.float64(run.seconds),
+              "sources": np.stack(run.sources), "schedule": np.stack(run.schedule)}
+    for i, leaf in enumerate(jax.tree.leaves(run.state)):
         arrays[f"state_{i}"] = _storable(leaf)[:n]
     for name in Guard._fields:
-        arrays[f"guard_{name}"] = _storable(getattr(guard, name))[:n]
-    arrays.update({f"hparam_{k}": v for k, v in hparams.items()})
-    arrays.update({f"curve_{k}": v for k, v in curves.items()})
+        arrays[f"guard_{name}"] = _storable(getattr(run.guard, name))[:n]
+    arrays.update({f"hparam_{k}": v for k, v in run.hparams.items()})
+    arrays.update({f"curve_{k}": v for k, v in run.curves.items()})
     if jax.process_index() == 0:
         write_atomically(path, lambda f: np.savez(f, **arrays), binary=True)
 
 
-def _load(path, fingerprint, shapes, programs):
+def _load(path, fingerprint, shapes, programs) -> _Run:
     with np.load(path, allow_pickle=False) as saved:
         stored = json.loads(str(saved["fingerprint"]))
         wanted = json.loads(json.dumps(fingerprint, sort_keys=True))
@@ -365,12 +383,13 @@ def _load(path, fingerprint, shapes, programs):
                 value = jax.random.wrap_key_data(value, impl=shape.dtype._impl)
             return value
 
-        state = jax.tree.unflatten(treedef, [restore(i, s) for i, s in enumerate(leaves)])
-        guard = Guard(*(programs.place(saved[f"guard_{name}"]) for name in Guard._fields))
-        hparams = {k[len("hparam_"):]: saved[k] for k in saved.files if k.startswith("hparam_")}
-        curves = {k[len("curve_"):]: saved[k] for k in saved.files if k.startswith("curve_")}
-        return (int(saved["next_interval"]), state, guard, hparams, curves, list(saved["sources"]),
-                list(saved["schedule"]), float(saved["seconds"]))
+        return _Run(
+            next_interval=int(saved["next_interval"]),
+            state=jax.tree.unflatten(treedef, [restore(i, s) for i, s in enumerate(leaves)]),
+            guard=Guard(*(programs.place(saved[f"guard_{name}"]) for name in Guard._fields)),
+            hparams={k[len("hparam_"):]: saved[k] for k in saved.files if k.startswith("hparam_")},
+            curves={k[len("curve_"):]: saved[k] for k in saved.files if k.startswith("curve_")},
+            sources=list(saved["sources"]), schedule=list(saved["schedule"]), seconds=float(saved["seconds"]))
 
 
 def plot_lineage(records: Sequence[Mapping], path: str | os.PathLike, spaces: Mapping[str, Space] | None = None,
