@@ -1,7 +1,7 @@
 """Course 5's sequence programs: the vanishing-gradient measurement (its Jacobian norms against a
 hand product of the RNN's step Jacobians) and the character language model of names (perplexity
-against the uniform model, samples made of the vocabulary's characters), each run as a user runs it
-with small flags."""
+against the uniform model, samples made of the vocabulary's characters; recurrent and Transformer),
+each run as a user runs it with small flags."""
 import importlib.util
 import json
 import string
@@ -76,6 +76,23 @@ def test_char_lm_learns_names_and_samples_from_their_characters(tmp_path):
     assert "epoch 4/4" in result.stdout and (tmp_path / "checkpoints").is_dir()   # babysat
 
 
+def test_char_lm_trains_a_transformer_and_samples_through_its_cache(tmp_path):
+    result = run_program("char_lm", f"--workdir={tmp_path}", "--config.names=first", "--config.cell=transformer",
+                         "--config.d_model=32", "--config.num_heads=2", "--config.d_ff=64", "--config.epochs=3",
+                         "--config.learning_rate=0.01", "--config.test_fraction=0", "--config.samples=4",
+                         "--config.max_sample_length=12")
+    summary = last_json_line(result.stdout)
+    v, d, d_ff = summary["vocabulary_size"], 32, 64
+    # E, one layer (W^Q, W^K, W^V, W_o with biases; two layer norms; the FFN), the readout
+    assert summary["parameters"] == v * d + 4 * (d * d + d) + 2 * 2 * d + (d * d_ff + d_ff + d_ff * d + d) + d * v + v
+    assert summary["hparams"]["keep_prob"] == 0.9 and summary["seconds_per_epoch"] > 0
+    dev = summary["dev_perplexity"]
+    assert len(dev) == 3 and dev[-1] < dev[0] and summary["final_dev_perplexity"] < 0.6 * v
+    samples = summary["samples"]
+    assert len(samples) == 4 and set("".join(samples)) <= set(string.ascii_lowercase)
+    assert all(len(s) <= 12 for s in samples) and sum(map(len, samples)) > 4
+
+
 def test_char_lm_reads_a_users_file_and_refuses_bad_values(tmp_path):
     char_lm = lesson("char_lm")
     path = tmp_path / "words.txt"
@@ -87,7 +104,8 @@ def test_char_lm_reads_a_users_file_and_refuses_bad_values(tmp_path):
         ["abc", "abd", "bcd", "xyz", "yzx", "zzy", "ab", "ba", "ca", "ac"])
     assert (len(names.dev), len(names.test)) == (2, 1)
     assert names.dataset.train.inputs.shape == (7, 4)   # the longest word and its <EOS>
-    config.update(cell="transformer")
+    assert "keep_prob" in char_lm.build(config).unread            # the recurrent cells have no dropout
+    config.update(cell="elman")
     with pytest.raises(ValueError, match="cell must be one of"):
         char_lm.build(config)
     with pytest.raises(ValueError, match="which must be one of"):
