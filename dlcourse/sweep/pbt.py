@@ -115,9 +115,13 @@ def _plain(space: Space, value) -> float | int:
     return int(round(value)) if space.integer else value
 
 
+def _key_data(leaf):
+    return jax.random.key_data(leaf) if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key) else leaf
+
+
 def _storable(leaf):
-    if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-        leaf = jax.random.key_data(leaf)
+    """A leaf as a host array (typed PRNG keys as their ``key_data``)."""
+    leaf = _key_data(leaf)
     if not leaf.is_fully_addressable:
         from jax.experimental import multihost_utils
         leaf = multihost_utils.process_allgather(leaf, tiled=True)
@@ -363,6 +367,7 @@ def _save(path, fingerprint, run: _Run, n: int) -> None:
     arrays.update({f"hparam_{k}": v for k, v in run.hparams.items()})
     arrays.update({f"curve_{k}": v for k, v in run.curves.items()})
     if jax.process_index() == 0:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         write_atomically(path, lambda f: np.savez(f, **arrays), binary=True)
 
 
@@ -376,6 +381,11 @@ def _load(path, fingerprint, shapes, programs) -> _Run:
             raise ValueError(f"{path} holds another population-based training run ({k}: stored "
                              f"{stored.get(k)!r}, now {wanted.get(k)!r}); delete it or use another workdir")
         leaves, treedef = jax.tree.flatten(shapes)
+        wanted = [(s.shape[1:], s.dtype) for s in jax.eval_shape(lambda t: [_key_data(x) for x in t], leaves)]
+        stored = [(saved[k].shape[1:], saved[k].dtype) for k in (f"state_{i}" for i in range(len(leaves)))
+                  if k in saved.files]
+        if stored != wanted or f"state_{len(leaves)}" in saved.files:
+            raise ValueError(f"{path} holds the state of another model structure; delete it or use another workdir")
 
         def restore(i, shape):
             value = programs.place(saved[f"state_{i}"])

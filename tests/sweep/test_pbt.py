@@ -219,3 +219,7 @@ def test_resume_after_an_interval_equals_an_uninterrupted_run(trainable, spaces,
     assert len(compiled) == 0 and _without_seconds(again) == _without_seconds(one_device)
     with pytest.raises(ValueError, match="another population-based training run"):
         run_pbt(trainable, spaces, devices=jax.devices()[:1], workdir=tmp_path, **dict(SETTINGS, seed=4))
+    config = toy.get_config()
+    config.update(epochs=5, features="square")                 # 8 weights instead of 4
+    with pytest.raises(ValueError, match="another model structure"):
+        run_pbt(toy.build(config), spaces, devices=jax.devices()[:1], workdir=tmp_path, **SETTINGS)
