@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.test_launch import LAUNCH, TOY, _one_line_error, _records
+from tests.test_launch import LAUNCH, TOY, _env, _one_line_error, _records, _run
 
 HALVING = [f"--config={TOY}", "--schedule=halving", "--eta=3", "--brackets=2", "--trials=9", "--seed=5",
            "--config.epochs=3", "--sweep=learning_rate=log(1e-3,10),beta1=1-log(1e-2,1)"]
@@ -75,28 +75,37 @@ def test_halving_promotes_exactly_the_best_third_and_continues_them(halving, lau
     assert "eta: stored 3, now 2" in err
 
 
-@pytest.mark.parametrize("crash", ["after the rung file, before its records", "during the second rung"])
-def test_a_crash_at_a_rung_resumes_to_the_uninterrupted_records(halving, launch, tmp_path, capsys, monkeypatch, crash):
-    from dlcourse.sweep.segments import Segments
+def test_a_crash_between_a_rungs_file_and_its_records_resumes_to_the_uninterrupted_records(
+        halving, launch, tmp_path, capsys, monkeypatch):
     from dlcourse.sweep.store import Store
 
     workdir = str(tmp_path / "run")
     args = ["launch.py", *HALVING, f"--workdir={workdir}"]
-    if crash.startswith("after"):
-        def append(self, records):
-            raise KeyboardInterrupt          # the rung file is written; trials.jsonl is not
-        monkeypatch.setattr(Store, "append", append)
-    else:
-        def advance(self, *a, **k):
-            raise KeyboardInterrupt
-        monkeypatch.setattr(Segments, "advance", advance)
+
+    def append(self, records):
+        raise KeyboardInterrupt              # the rung file is written; trials.jsonl is not
+    monkeypatch.setattr(Store, "append", append)
     assert launch.main(args) == 130
     assert os.listdir(os.path.join(workdir, "rungs")) == ["bracket-0-rung-0.npz"]
+    assert not os.path.exists(os.path.join(workdir, "trials.jsonl"))
     monkeypatch.undo()
     capsys.readouterr()
     assert launch.main(args) == 0
     assert "[toy_experiment bracket 1/2 rung 1/2] 9 trials at 1 epochs" in capsys.readouterr().out
     assert _records(workdir) == _records(halving[0])    # trial for trial, bitwise
+
+
+def test_a_killed_process_resumes_at_the_next_bracket(halving, launch, tmp_path, capsys):
+    workdir = str(tmp_path / "run")
+    killed = _run([*HALVING, f"--workdir={workdir}"], _env(DLCOURSE_SWEEP_CRASH_AFTER_RUNGS="2"))
+    assert killed.returncode == 17, killed.stderr                # os._exit after bracket 1's last rung
+    assert os.listdir(os.path.join(workdir, "rungs")) == ["bracket-0-rung-1.npz"]
+    assert [r["id"] for r in _records(workdir)] == list(range(9))
+    assert launch.main(["launch.py", *HALVING, f"--workdir={workdir}"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming with 9 finished" in out and "rung 2/2] 3 trials at 3 epochs: budget reached" in out
+    assert "resumed: already done" in out
+    assert _records(workdir) == _records(halving[0])
 
 
 def test_pbt_runs_through_the_store_and_draws_its_lineage(launch, tmp_path, capsys):
@@ -140,3 +149,14 @@ def test_bad_schedule_flags_are_one_line_exit_2_and_write_nothing(launch, tmp_pa
     status = launch.main(["launch.py", f"--config={TOY}", f"--workdir={workdir}", *args])
     assert message in _one_line_error(capsys, status)
     assert not workdir.exists()
+
+
+def test_start_over_removes_a_schedules_saved_state_and_nothing_else(tmp_path):
+    from dlcourse.sweep.store import Store
+
+    (tmp_path / "rungs").mkdir()
+    (tmp_path / "rungs" / "bracket-0-rung-0.npz").write_bytes(b"state")
+    for name in ("sweep.json", "trials.jsonl", "rungs.png", "lineage.png", "pbt_state.npz", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    Store(str(tmp_path)).start_over()
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]

@@ -61,7 +61,8 @@ def check_schedule_flags(values) -> None:
          f"--ready_every must be >= 1, got {values.ready_every}"),
     ]
     if schedule != "none":
-        multiprocess = (values.num_processes or 1) > 1 or bool(values.coordinator_address)
+        multiprocess = ((values.num_processes or 1) > 1 or bool(values.coordinator_address)
+                        or bool(os.environ.get("DLCOURSE_COORDINATOR")))
         checks += [
             (values.rounds == 1, f"--rounds={values.rounds}: coarse-to-fine rounds apply to --schedule=none; "
                                  f"--schedule={schedule} shares the budget among its trials itself"),

@@ -164,7 +164,7 @@ class RungProgress(NamedTuple):
     skipped: bool             # True if the rung was already saved (resume)
     done: int                 # trials with a record, all brackets
     total: int                # planned trials, all brackets
-    best: dict | None         # best record so far
+    best: dict | None         # best record so far (a trial still running: ``id`` and ``metrics`` only)
     seconds: float            # wall time of this rung (0 if skipped)
     elapsed: float            # since run_halving began
 
@@ -256,8 +256,12 @@ def run_halving(build: Callable[[ml_collections.ConfigDict], Trainable],
     if state_dir is not None:
         os.makedirs(state_dir, exist_ok=True)
 
-    def best_record():
-        top = top_trials(list(done.values()), objective, fraction=0.0) if done else []
+    def best_record(scores=None, diverged=()):
+        """The best recorded trial, or a trial of the rung just run (a stand-in record of its
+        score) when one of those is better."""
+        running = [{"id": i, "status": "diverged" if i in diverged else "ok", "metrics": {key_name: v}}
+                   for i, v in (scores or {}).items() if i not in done]
+        top = top_trials(list(done.values()) + running, objective, fraction=0.0)
         return top[0] if top else None
 
     def store(records):
@@ -356,7 +360,8 @@ def run_halving(build: Callable[[ml_collections.ConfigDict], Trainable],
             store(stopped)
             if on_rung is not None:
                 on_rung(RungProgress(bracket, len(plan), rung, epochs, list(alive), list(kept), cutoff, False,
-                                     len(done), total, best_record(), seconds, time.perf_counter() - start))
+                                     len(done), total, best_record(scores, diverged), seconds,
+                                     time.perf_counter() - start))
             alive = kept
             carries = {i: carries[i] for i in kept}
             curves = {i: curves[i] for i in kept}
