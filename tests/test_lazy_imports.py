@@ -8,7 +8,7 @@ import sys
 import pytest
 
 PACKAGES = ("cli", "data", "decoding", "detection", "embeddings", "faces", "models", "nn", "optim", "strategy", "style",
-            "sweep", "train")
+            "sweep", "train", "audio")
 
 
 @pytest.mark.parametrize("package", PACKAGES)

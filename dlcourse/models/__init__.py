@@ -48,6 +48,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(['LanguageModel', 'RECURRENT_CELLS', 'language_model_step', 'sample_from_language_model'],
                     "language_model"),
     **dict.fromkeys(['AverageEmbeddingClassifier', 'LSTMClassifier', 'embedding_matrix_init'], "sentiment"),
+    **dict.fromkeys(['TriggerWordModel'], "trigger_word"),
     **dict.fromkeys(['Transformer', 'TransformerDecodingState', 'TransformerLM', 'TransformerLMState',
                      'transformer_decoding', 'transformer_lm_step'], "transformer"),
 })
