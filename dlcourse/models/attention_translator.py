@@ -1,0 +1,188 @@
+"""The attention model of translation (course 5): a bidirectional LSTM encoder, Bahdanau attention,
+a post-attention LSTM decoder and a softmax over the target tokens.
+
+For a source ``x⟨1⟩ … x⟨T_x⟩`` (e.g. the characters of ``"25 mars 1970"``) and a target
+``y⟨1⟩ … y⟨T_y⟩`` (``"1970-03-25<EOS>"``)::
+
+    a⟨t′⟩ = [a→⟨t′⟩; a←⟨t′⟩]                        bidirectional LSTM over the embedded source (masked)
+    context⟨t⟩, α⟨t,·⟩ = attention(s⟨t−1⟩, a)         :class:`dlcourse.nn.AdditiveAttention`
+    s⟨t⟩, c⟨t⟩ = LSTM(s⟨t−1⟩, c⟨t−1⟩; [context⟨t⟩; E_y y⟨t−1⟩])     s⟨0⟩ = c⟨0⟩ = 0, y⟨0⟩ = <SOS>
+    P(y⟨t⟩ | x, y⟨<t⟩) = softmax(W_y s⟨t⟩ + b_y)
+
+In training ``y⟨t−1⟩`` is the true previous token (teacher forcing: the decoder reads
+``target_in = <SOS> y⟨1⟩ … y⟨T_y−1⟩``); decoding feeds back its own outputs (:func:`translator_decoding`
+for :func:`dlcourse.decoding.greedy_decode` and beam search), so ``P(y | x) = Π_t P(y⟨t⟩ | x, y⟨<t⟩)``
+is a product over the chain rule and beam search has something to search. The course's assignment
+feeds the post-attention LSTM only ``context⟨t⟩`` (its outputs are then conditionally independent
+given ``x``); ``feed_previous_output=False`` is that model.
+
+Exact match: with teacher forcing, every step's ``argmax`` equal to ``y⟨t⟩`` means greedy decoding
+(which feeds back those same argmaxes) writes exactly ``y``, and conversely; so :data:`EXACT_MATCH`
+measured on teacher-forced logits is greedy decoding's sequence accuracy, cheap enough for every epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from dlcourse.metrics import Metric, element_classes
+from dlcourse.nn.additive_attention import AdditiveAttention
+from dlcourse.nn.gated_recurrent import LSTM_GATES, LSTMState, lstm_step
+from dlcourse.nn.masked_means import guarded_divide
+from dlcourse.nn.recurrent_layers import LSTM, Bidirectional, state_and_input_weights_init
+
+__all__ = ["EXACT_MATCH", "AttentionTranslator", "TranslatorState", "translator_decoding"]
+
+
+def _exact_match_statistics(outputs, targets, weights):
+    predicted, truth = element_classes(outputs, targets, weights.shape)
+    real = weights != 0
+    axes = tuple(range(1, weights.ndim))
+    correct = jnp.all(~real | (predicted == truth), axis=axes)
+    counted = jnp.any(real, axis=axes)
+    return {"hits": jnp.sum(counted & correct).astype(jnp.float32), "count": jnp.sum(counted).astype(jnp.float32)}
+
+
+#: Fraction of sequences whose every real token is predicted right (logits ``[B, T, C]``, weights
+#: ``[B, T]``); on teacher-forced logits, greedy decoding's exact-match accuracy (module docstring).
+EXACT_MATCH = Metric("exact_match", "max", 0.0, 1.0, _exact_match_statistics,
+                     lambda stats: guarded_divide(stats["hits"], stats["count"]), fraction="correct")
+
+
+class TranslatorState(NamedTuple):
+    """The decoder's state between steps (every leaf has the batch axis first, so beam search can
+    tile and reorder it): the encoder outputs ``a [m, T_x, 2 n_a]``, the source mask ``[m, T_x]``,
+    the post-attention LSTM's ``(s, c)`` and the last step's attention weights ``α [m, T_x]``."""
+
+    encoded: jax.Array
+    source_mask: jax.Array
+    cell: LSTMState
+    attention: jax.Array
+
+
+class _DecoderStep(nn.Module):
+    """One decoder step ``(s⟨t−1⟩, c⟨t−1⟩), y⟨t−1⟩ -> (s⟨t⟩, c⟨t⟩), (logits⟨t⟩, α⟨t,·⟩)``."""
+
+    target_vocab: int
+    decoder_size: int
+    attention_size: int
+    target_embedding_size: int
+    feed_previous_output: bool
+
+    @nn.compact
+    def __call__(self, cell: LSTMState, previous: jax.Array, encoded: jax.Array, source_mask: jax.Array):
+        context, alpha = AdditiveAttention(self.attention_size, name="attention")(cell.a, encoded, source_mask)
+        x = context
+        if self.feed_previous_output:
+            embedded = nn.Embed(self.target_vocab, self.target_embedding_size, name="target_embedding")(previous)
+            x = jnp.concatenate([context, embedded], axis=-1)
+        n_s, n_x = self.decoder_size, x.shape[-1]
+        init = state_and_input_weights_init(nn.initializers.orthogonal(), nn.initializers.lecun_normal(), n_s)
+        params = {f"W_{g}": self.param(f"W_{g}", init, (n_s, n_s + n_x)) for g in LSTM_GATES}
+        params.update({f"b_{g}": self.param(f"b_{g}", nn.initializers.zeros_init(), (n_s,)) for g in LSTM_GATES})
+        cell, s = lstm_step(params, LSTMState(*cell), x)
+        return cell, (nn.Dense(self.target_vocab, name="readout")(s), alpha)
+
+
+class AttentionTranslator(nn.Module):
+    """Sequence-to-sequence translation with attention (module docstring).
+
+    Attributes:
+      source_vocab, target_vocab: ``|V_x|``, ``|V_y|``.
+      embedding_size: the width of the source tokens' embedding.
+      encoder_size: ``n_a`` of each direction of the encoder (``a⟨t′⟩`` has ``2 n_a``).
+      decoder_size: ``n_s`` of the post-attention LSTM.
+      attention_size: the width of the attention's scoring layer (10 in the course).
+      target_embedding_size: the width of ``E_y y⟨t−1⟩`` (unused without ``feed_previous_output``).
+      feed_previous_output: feed ``y⟨t−1⟩`` to the decoder (True) or only the context (the course's assignment).
+
+    ``__call__(source [m, T_x] int, source_mask [m, T_x], target_in [m, T_y] int, target_mask=None,
+    return_attention=False) -> logits [m, T_y, |V_y|]`` (and ``α [m, T_y, T_x]`` with ``return_attention``);
+    the first argument may also be the tuple ``(source, source_mask, target_in, target_mask)``
+    (:class:`dlcourse.data.TranslationInputs`), as the supervised builder passes its inputs. ``target_mask``
+    is accepted for that tuple and not read: the decoder runs left to right, so padding after a target
+    changes nothing before it (the loss's mask leaves it out). :meth:`initial_state` and :meth:`decode_step` step the
+    decoder one token at a time.
+    """
+
+    source_vocab: int
+    target_vocab: int
+    embedding_size: int = 16
+    encoder_size: int = 32
+    decoder_size: int = 64
+    attention_size: int = 10
+    target_embedding_size: int = 16
+    feed_previous_output: bool = True
+
+    def setup(self):
+        for name in ("source_vocab", "target_vocab", "embedding_size", "encoder_size", "decoder_size",
+                     "attention_size", "target_embedding_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int; got {value!r}")
+        self.source_embedding = nn.Embed(self.source_vocab, self.embedding_size)
+        self.encoder = Bidirectional(LSTM(self.encoder_size, name="encoder_forward"),
+                                     LSTM(self.encoder_size, name="encoder_backward"))
+        scanned = nn.scan(_DecoderStep, variable_broadcast="params", split_rngs={"params": False},
+                          in_axes=(1, nn.broadcast, nn.broadcast), out_axes=1)
+        self.decoder = scanned(self.target_vocab, self.decoder_size, self.attention_size,
+                               self.target_embedding_size, self.feed_previous_output)
+
+    def encode(self, source: jax.Array, source_mask: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
+        """``(a [m, T_x, 2 n_a], mask [m, T_x] bool)``: the encoder's outputs (0 at padding)."""
+        source = jnp.asarray(source)
+        if source.ndim != 2 or not jnp.issubdtype(source.dtype, jnp.integer):
+            raise ValueError(f"source must be integer ids [m, T_x]; got {source.dtype} of shape {source.shape}")
+        mask = jnp.ones(source.shape, bool) if source_mask is None else jnp.asarray(source_mask).astype(bool)
+        if mask.shape != source.shape:
+            raise ValueError(f"source_mask must have the source's shape {source.shape}; got {mask.shape}")
+        _, encoded = self.encoder(self.source_embedding(source), mask)
+        return encoded, mask
+
+    def initial_state(self, source: jax.Array, source_mask: Optional[jax.Array] = None) -> TranslatorState:
+        """The state before the first decoder step: the encoded source, ``s⟨0⟩ = c⟨0⟩ = 0``, ``α = 0``."""
+        encoded, mask = self.encode(source, source_mask)
+        zeros = jnp.zeros((encoded.shape[0], self.decoder_size), encoded.dtype)
+        return TranslatorState(encoded, mask, LSTMState(zeros, zeros), jnp.zeros(mask.shape, encoded.dtype))
+
+    def decode_step(self, state: TranslatorState, previous: jax.Array) -> tuple[TranslatorState, jax.Array]:
+        """One step ``(state, y⟨t−1⟩: int [m]) -> (state, logits [m, |V_y|])``; the new state's
+        ``attention`` holds ``α⟨t,·⟩``."""
+        cell, (logits, alpha) = self.decoder(state.cell, jnp.asarray(previous)[:, None], state.encoded,
+                                             state.source_mask)
+        return TranslatorState(state.encoded, state.source_mask, cell, alpha[:, 0]), logits[:, 0]
+
+    def __call__(self, source, source_mask=None, target_in=None, target_mask=None, return_attention: bool = False):
+        if isinstance(source, (tuple, list)):
+            if len(source) != 4 or not (source_mask is None and target_in is None and target_mask is None):
+                raise ValueError("source may be the tuple (source, source_mask, target_in, target_mask), and then "
+                                 "nothing else is passed")
+            source, source_mask, target_in, _ = source
+        if target_in is None:
+            raise ValueError("the decoder needs target_in [m, T_y] (<SOS> then the target shifted right)")
+        target_in = jnp.asarray(target_in)
+        state = self.initial_state(source, source_mask)
+        if target_in.ndim != 2 or target_in.shape[0] != state.encoded.shape[0]:
+            raise ValueError(f"target_in must be ids [m={state.encoded.shape[0]}, T_y]; got {target_in.shape}")
+        _, (logits, alpha) = self.decoder(state.cell, target_in, state.encoded, state.source_mask)
+        return (logits, alpha) if return_attention else logits
+
+
+def translator_decoding(model: AttentionTranslator, variables: Any, source: jax.Array,
+                        source_mask: Optional[jax.Array] = None
+                        ) -> tuple[Callable[[TranslatorState, jax.Array], tuple[TranslatorState, jax.Array]],
+                                   TranslatorState]:
+    """``(step, state)`` for :func:`dlcourse.decoding.greedy_decode` and beam search: ``state`` holds
+    the encoded ``source`` (every leaf ``[m, ...]``), ``step(state, y⟨t−1⟩) -> (state, logits)``.
+    Start from ``first_tokens = <SOS>``. The attention map of a decoded sequence is
+    ``model.apply(variables, source, source_mask, [<SOS>, ŷ⟨1⟩, …], return_attention=True)[1]``."""
+    state = model.apply(variables, source, source_mask, method=AttentionTranslator.initial_state)
+
+    def step(state, previous):
+        return model.apply(variables, state, previous, method=AttentionTranslator.decode_step)
+
+    return step, state
