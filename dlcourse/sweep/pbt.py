@@ -14,7 +14,8 @@ program
 The copy is a gather along the trial axis, which (as in :class:`dlcourse.sweep.Population`) is
 sharded over a one-axis mesh ``('trial',)`` of the given devices, the population padded to a
 multiple of the device count by repeating its last trial; the padding never takes part in the
-ranking, so results do not depend on the device count. Epoch budget E = ``Trainable.epochs``: the
+ranking, so results do not depend on the device count. Training needs no communication between
+devices; the ranking and the copy gather across them once per interval. Epoch budget E = ``Trainable.epochs``: the
 run has ⌈E / K⌉ intervals, the last one possibly shorter and followed by no exploit. Every
 interval runs the same compiled program (the epochs to run and whether to exploit are traced
 arguments), so a run compiles two programs: the initialization and the interval.
@@ -36,8 +37,8 @@ the best finite one, ``diverged``/``exploded`` the final guard's, ``epochs_run``
 hyperparameters, curves, lineage, schedule and the index of the next interval (the only RNG
 state: every key derives from the seed) — is written atomically to ``<workdir>/pbt_state.npz``; a
 rerun with the same settings restores it and continues, giving the records of an uninterrupted
-run (except ``seconds``). A file from other settings is refused. The trial axis is saved unpadded,
-so a run may resume on another device count.
+run (except ``seconds``). A file from other settings or another model structure is refused. The
+trial axis is saved unpadded, so a run may resume on another device count.
 """
 
 from __future__ import annotations
