@@ -15,10 +15,11 @@ The copy is a gather along the trial axis, which (as in :class:`dlcourse.sweep.P
 sharded over a one-axis mesh ``('trial',)`` of the given devices, the population padded to a
 multiple of the device count by repeating its last trial; the padding never takes part in the
 ranking, so results do not depend on the device count. Training needs no communication between
-devices; the ranking and the copy gather across them once per interval. Epoch budget E = ``Trainable.epochs``: the
-run has ⌈E / K⌉ intervals, the last one possibly shorter and followed by no exploit. Every
-interval runs the same compiled program (the epochs to run and whether to exploit are traced
-arguments), so a run compiles two programs: the initialization and the interval.
+devices; the ranking and the copy gather across them once per interval. Epoch budget
+E = ``Trainable.epochs``: the run has ⌈E / K⌉ intervals, the last one possibly shorter and
+followed by no exploit. Every interval runs the same compiled program (the epochs to run and
+whether to exploit are traced arguments), so a run compiles two programs: the initialization and
+the interval.
 
 **Keys.** Trial i's training key is ``fold_in(PRNGKey(seed), first_id + i)``, as in a sweep; the
 exploit/explore draws after interval j use ``fold_in(fold_in(PRNGKey(seed), 2³² − 1), j)`` (an id
