@@ -16,13 +16,15 @@ The budget B is random search's: trials × E trial-epochs. Every method spends a
   planned trial-epochs (``dlcourse.sweep.halving``'s schedule: rungs at ⌊E/η^(s−i)⌋ epochs,
   ⌊n/η⌋ promoted) fit in B — many more configurations, most stopped early;
 - **pbt**: ``--schedule=pbt --ready_every=K`` with N trials (truncation exploit, perturb explore);
-- **optuna**: Optuna's ``SuccessiveHalvingPruner(min_resource=m, reduction_factor=3)`` with its
-  ``RandomSampler`` on the same spaces (the search distribution of the random rows), trials run one
-  at a time in this program (``--optuna-worker``): the experiment's ``Trainable`` with
-  ``jax.jit(start)`` and ``jax.jit(guarded_epoch)`` (one compile for all trials, dlcourse's
-  divergence rule), each epoch's best-so-far dev objective reported to the pruner (the score
-  dlcourse's halving ranks by), a diverged trial stopped; the study stops once B trial-epochs are
-  spent (the last trial may run past B).
+- **optuna**: Optuna's ``SuccessiveHalvingPruner(min_resource=m, reduction_factor=3)`` (asynchronous
+  successive halving), trials run one at a time in this program (``--optuna-worker``): the
+  experiment's ``Trainable`` with ``jax.jit(start)`` and ``jax.jit(guarded_epoch)`` (one compile
+  for all trials, dlcourse's divergence rule), each epoch's best-so-far dev objective reported to
+  the pruner (the score dlcourse's halving ranks by), a diverged trial stopped; the study stops
+  once B trial-epochs are spent (the last trial may run past B). Its trials are enqueued from
+  dlcourse's random search of the same seed — trial number i is dlcourse's trial i, same values,
+  same PRNG key, the same curve up to float rounding — so the rows differ only in which trials are
+  continued, not in luck of the draw (Optuna's own ``RandomSampler`` would draw other points).
 
 Every method runs as a fresh process, timed from spawn to exit (``wall``; ``compile`` is what it
 reports compiling). Each (sweep, method) has its own persistent compilation cache: the first seed
@@ -225,6 +227,13 @@ def run_method(name: str, setup: Setup, method: str, seed: int, epochs: int, cac
 # ----- Optuna, one trial at a time (a subprocess of this program) ----------------------------------
 
 
+def optuna_parameter(key: str, space, value) -> tuple[str, object]:
+    """The name and value under which Optuna's trial holds swept ``key`` = ``value``."""
+    from dlcourse.sweep import OneMinusLogUniform
+
+    return (f"1-{key}", 1.0 - value) if isinstance(space, OneMinusLogUniform) else (key, value)
+
+
 def suggest(trial, key: str, space):
     from dlcourse.sweep import Choice, IntRange, LogUniform, OneMinusLogUniform, Uniform
 
@@ -247,7 +256,7 @@ def optuna_worker(spec: dict) -> int:
 
     from bench.sweep_definition import set_config_values
     from dlcourse.cli import compilation_cache, load_experiment
-    from dlcourse.sweep import load_sweep, trial_key
+    from dlcourse.sweep import load_sweep, sample_round, trial_key
 
     compilation_cache.enable(spec["cache"])
     clock = timing.CompileClock()
@@ -292,7 +301,19 @@ def optuna_worker(spec: dict) -> int:
                                 sampler=optuna.samplers.RandomSampler(seed=seed),
                                 pruner=optuna.pruners.SuccessiveHalvingPruner(
                                     min_resource=spec["min_epochs"], reduction_factor=ETA))
-    study.optimize(objective, callbacks=[lambda s, _: s.stop() if log["spent"] >= budget else None])
+    # The same points, in the same order, as dlcourse's random search of this seed (trial id i is
+    # Optuna's trial number i, with the same key): only the stopping rule differs.
+    samples = sample_round(spaces, "random", seed, 0, 0, budget)
+
+    def enqueue_next(study, _=None):
+        if log["spent"] >= budget:
+            study.stop()
+        else:
+            study.enqueue_trial(dict(optuna_parameter(k, spaces[k], v)
+                                     for k, v in samples[len(study.trials)].hparams.items()))
+
+    enqueue_next(study)
+    study.optimize(objective, callbacks=[enqueue_next])
     print(json.dumps({"trials": len(study.trials), "trial_epochs": log["spent"], "best": log["best"],
                       "pruned": log["pruned"], "diverged": log["diverged"], "compile": clock.seconds,
                       "curve": log["curve"], "timed_curve": log["timed"]}))
