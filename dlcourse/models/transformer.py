@@ -12,6 +12,9 @@ padding masks, attending to the encoder's output over the source's real tokens; 
 ``readout`` gives the logits of ``P(y⟨t⟩ | x, y⟨<t⟩)``. Layers are post-norm, as in the paper. The
 decoder-only :class:`TransformerLM` is the encoder stack under the look-ahead mask (a "decoder" with
 no memory to attend to), reading ``x⟨t⟩ = y⟨t−1⟩`` as :class:`dlcourse.models.LanguageModel` does.
+Dense kernels start LeCun normal and biases at 0 (Flax's defaults). ``apply(…, mutable=['intermediates'])``
+also returns every attention's weights ``[m, h, T_q, T_k]`` (sown as 1-tuples, e.g.
+``['intermediates']['decoder_1']['cross_attention']['attention_weights'][0]``: the map over the source).
 
 Dropout keeps units with probability ``keep_prob``: by default ``1 − dropout_rate``, or the
 ``keep_prob`` passed to ``__call__`` (a possibly traced hyperparameter, as
