@@ -166,8 +166,9 @@ def build(config: ml_collections.ConfigDict) -> train.Trainable:
 
 
 def save_clip_figure(path: str, features: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
-                     config) -> None:
-    """One clip: its (standardized) log spectrogram over the labels and the predicted probability."""
+                     segments: np.ndarray, positive: np.ndarray, config) -> None:
+    """One clip: its (standardized) log spectrogram with its words marked (positive green, negative
+    blue), over the labels and the predicted probability."""
     from dlcourse.train.reporting import figure, place_axes, save_figure
 
     seconds = config.clip_seconds
@@ -176,6 +177,10 @@ def save_clip_figure(path: str, features: np.ndarray, labels: np.ndarray, probab
     top = fig.add_subplot(2, 1, 1)
     top.imshow(features.T, origin="lower", aspect="auto", cmap="magma",
                extent=(0, seconds, 0, config.sample_rate / 2))
+    for (start, end), is_positive in zip(segments, positive):
+        if start >= 0:
+            top.hlines(0.96 * config.sample_rate / 2, start / config.sample_rate, (end + 1) / config.sample_rate,
+                       colors="#4daf4a" if is_positive else "#377eb8", lw=5)
     top.set_ylabel("frequency (Hz)")
     top.set_title("log power spectrogram", fontsize=9)
     top.set_xticklabels([])
@@ -193,6 +198,8 @@ def save_clip_figure(path: str, features: np.ndarray, labels: np.ndarray, probab
 
 def main(config, workdir):
     """Trains one trial; per-step and per-event figures on held-out clips; the clip picture."""
+    if not 0 < config.threshold < 1:
+        raise ValueError(f"threshold must lie in (0, 1); got {config.threshold}")
     started = time.perf_counter()
     clip_data = TriggerWordData(config)
     synthesized = time.perf_counter()
@@ -201,9 +208,7 @@ def main(config, workdir):
     values = {k: jnp.asarray(v, jnp.float32) for k, v in trainable.hparams.items()}
     key = jax.random.key(config.train_seed)
     model = make_model(config)
-    test_x = clip_data.features["test"]
-
-    test_y = clip_data.clips["test"].labels
+    test_x, test_y = clip_data.features["test"], clip_data.clips["test"].labels
 
     def run(values, key):
         state, curves = trainable.train_with_state(values, key)
@@ -244,9 +249,11 @@ def main(config, workdir):
         os.makedirs(workdir, exist_ok=True)
         rows = [{k: float(v[i]) for k, v in curves.items() if np.ndim(v) == 1} for i in range(config.epochs)]
         train.plot_learning_curve(rows, os.path.join(workdir, "learning_curve.png"), "per-step sigmoid cost")
-        shown = int(np.argmax(test_y.sum(axis=1) > 0))   # the first test clip with a positive (else clip 0)
+        clips = clip_data.clips["test"]
+        inserted = clips.segments[..., 0] >= 0      # show the clip with the most words, a positive among them
+        shown = int(np.argmax(inserted.sum(axis=1) + 10 * (inserted & clips.positive).any(axis=1)))
         save_clip_figure(os.path.join(workdir, "trigger_word.png"), test_x[shown], test_y[shown],
-                         np.asarray(probabilities[shown]), config)
+                         np.asarray(probabilities[shown]), clips.segments[shown], clips.positive[shown], config)
         summary["figure_clip"] = shown
     return summary
 

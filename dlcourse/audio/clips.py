@@ -30,7 +30,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from dlcourse.audio.synthesis import NEGATIVE_WORDS, POSITIVE_WORD, background_noise, synthesize_word
+from dlcourse.audio.synthesis import NEGATIVE_WORDS, POSITIVE_WORD, SOURCES, background_noise, synthesize_word
 
 
 class ClipSettings(NamedTuple):
@@ -147,6 +147,8 @@ def _check_settings(settings: ClipSettings) -> None:
             raise ValueError(f"{name} must be an int >= 0; got {value!r}")
     if settings.n_samples < 2:
         raise ValueError(f"a clip of {settings.seconds} s at {settings.sample_rate} Hz has under 2 samples")
+    if settings.source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}; got {settings.source!r}")
     if not settings.negative_words and settings.max_negatives:
         raise ValueError("max_negatives > 0 needs at least one negative word")
 
