@@ -208,6 +208,40 @@ def _record(trial: Trial, metrics: Mapping[str, np.ndarray], history: Mapping, b
     return record
 
 
+def _stack(carries: Mapping[int, tuple], ids: Sequence[int]) -> Carry:
+    return Carry(tuple(np.stack(parts) for parts in zip(*(carries[i] for i in ids))))
+
+
+def _train_group(runner: Segments, trials: Sequence[Trial], numeric: Sequence[str], seed: int, kind: str,
+                 segment: int, chunk: int | None, carries: dict, curves: dict, objective, say: Callable,
+                 described: str) -> dict[int, dict[str, np.ndarray]]:
+    """Trains one structural group of a rung ``segment`` epochs, chunk by chunk, updating each
+    trial's carry and curves in place; returns each trial's metrics (:func:`summarize`) so far."""
+    ids = [t.id for t in trials]
+    by_id = {t.id: t for t in trials}
+    chunks = plan_chunks(ids, chunk, runner.population.device_count)
+    size = runner.population.padded_size(len(chunks[0]))
+    if not runner.is_compiled(kind, size, segment):
+        say(f"compiling {size} trials x {segment} epochs{' for ' + described if described else ''}")
+        runner.compile(kind, size, segment)
+        say(f"compiled in {runner.compile_seconds[(kind, size, segment)]:.1f}s")
+    for chunk_ids in chunks:
+        hparams = stack_hparams(runner.population.trainable,
+                                [{k: by_id[i].hparams[k] for k in numeric} for i in chunk_ids])
+        if kind == "begin":
+            carry, rows = runner.begin(hparams, seed, chunk_ids, segment, size)
+        else:
+            carry, rows = runner.advance(_stack(carries, chunk_ids), hparams, segment, size)
+        for row, i in enumerate(chunk_ids):
+            carries[i] = tuple(leaf[row] for leaf in carry.leaves)
+            curves[i] = {k: np.concatenate([curves[i][k], v[row]]) if i in curves else v[row]
+                         for k, v in rows.items()}
+    guard = runner.guard(_stack(carries, ids))
+    summary = summarize({k: np.stack([curves[i][k] for i in ids]) for k in curves[ids[0]]},
+                        Guard(*(np.asarray(g) for g in guard)), objective)
+    return {i: {k: np.asarray(v[row]) for k, v in summary.items()} for row, i in enumerate(ids)}
+
+
 def run_halving(build: Callable[[ml_collections.ConfigDict], Trainable],
                 config: ml_collections.ConfigDict,
                 spaces: Mapping[str, Space], *,
@@ -312,30 +346,8 @@ def run_halving(build: Callable[[ml_collections.ConfigDict], Trainable],
                 if runner is None:
                     trainable_here = build(structural_config(config, structure)) if structure else base
                     runner = segments[values] = Segments(Population(trainable_here, devices, swept=numeric))
-                chunks = plan_chunks(ids, chunk, runner.population.device_count)
-                size = runner.population.padded_size(len(chunks[0]))
-                if not runner.is_compiled(kind, size, segment):
-                    say(f"compiling {size} trials x {segment} epochs{' for ' + described if described else ''}")
-                    runner.compile(kind, size, segment)
-                    say(f"compiled in {runner.compile_seconds[(kind, size, segment)]:.1f}s")
-                for chunk_ids in chunks:
-                    hparams = stack_hparams(runner.population.trainable,
-                                            [{k: by_id[i].hparams[k] for k in numeric} for i in chunk_ids])
-                    if rung == 0:
-                        carry, rows = runner.begin(hparams, seed, chunk_ids, segment, size)
-                    else:
-                        stacked = Carry(tuple(np.stack(parts) for parts in zip(*(carries[i] for i in chunk_ids))))
-                        carry, rows = runner.advance(stacked, hparams, segment, size)
-                    for row, i in enumerate(chunk_ids):
-                        carries[i] = tuple(leaf[row] for leaf in carry.leaves)
-                        curves[i] = {k: np.concatenate([curves[i][k], v[row]]) if i in curves else v[row]
-                                     for k, v in rows.items()}
-                stacked = Carry(tuple(np.stack(parts) for parts in zip(*(carries[i] for i in ids))))
-                guard = runner.guard(stacked)
-                summary = summarize({k: np.stack([curves[i][k] for i in ids]) for k in curves[ids[0]]},
-                                    Guard(*(np.asarray(g) for g in guard)), objective)
-                for row, i in enumerate(ids):
-                    metrics[i] = {k: np.asarray(v[row]) for k, v in summary.items()}
+                metrics.update(_train_group(runner, [by_id[i] for i in ids], numeric, seed, kind, segment, chunk,
+                                            carries, curves, objective, say, described))
             seconds = time.perf_counter() - rung_start
             last = rung == rungs - 1
             scores = {i: float(metrics[i][key_name]) for i in alive}
