@@ -24,7 +24,8 @@ def test_a_tiny_run_reports_step_and_event_figures_of_its_test_clips(tmp_path):
     events = summary["test_events"]
     assert events["events"] == positives > 0 and 0 <= events["detected"] <= positives
     assert summary["detection_rate"] == events["detected"] / positives
-    assert events["false_alarms"] <= events["firings"] and summary["false_alarms_per_clip"] == events["false_alarms"] / 8
+    assert events["false_alarms"] <= events["firings"]
+    assert summary["false_alarms_per_clip"] == events["false_alarms"] / 8
     assert summary["zero_rate"] == np.float32(1 - test_clips.labels.mean()).item()
     for split in ("dev", "test"):
         assert set(summary[split]) == {"f1", "accuracy", "precision", "recall"}
