@@ -114,10 +114,11 @@ def test_the_courses_context_only_decoder_ignores_the_previous_outputs(translato
     _, _, _, source, mask, target_in = translator
     model = models.AttentionTranslator(SOURCE_VOCAB, TARGET_VOCAB, embedding_size=3, encoder_size=4, decoder_size=5,
                                        feed_previous_output=False)
-    apply = jax.jit(lambda p, t: model.apply({"params": p}, source, mask, t))
     params = _random_params(model, np.random.default_rng(1), source, mask, target_in)
-    assert "target_embedding" not in params["decoder"] and params["decoder"]["W_f"].shape == (5, 5 + 8)
-    np.testing.assert_allclose(apply(params, target_in), apply(params, (target_in + 1) % TARGET_VOCAB), rtol=1e-6)
+    assert "target_embedding" not in params["decoder"]
+    assert params["decoder"]["W_f"].shape == (5, 5 + 8)                 # [s⟨t−1⟩; context⟨t⟩]
+    apply = jax.jit(lambda t: model.apply({"params": params}, source, mask, t))
+    np.testing.assert_allclose(apply(target_in), apply((target_in + 1) % TARGET_VOCAB), rtol=1e-6)
 
 
 def test_exact_match_counts_whole_sequences_over_real_tokens():
