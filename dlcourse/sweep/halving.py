@@ -5,6 +5,9 @@
 Each *rung* is one compiled, vmapped, trial-sharded program over the trials still alive
 (:class:`~dlcourse.sweep.segments.Segments`); the survivors' carries — parameters, optimizer state,
 PRNG keys, divergence guard — are re-packed into a smaller population, so compute really shrinks.
+The price is one compile per rung (each has its own population size and length; programs are
+cached per (size, epochs) within a run, and across runs by JAX's persistent compilation cache):
+with a small model on a CPU, compiling can outweigh the epochs saved.
 
 **Schedule** (Li et al., 2018, "Hyperband", Algorithm 1, with epochs as the resource and
 ``min_epochs`` as its unit): s_max is the largest s with ``min_epochs`` · η^s ≤ E. Bracket s has
