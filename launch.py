@@ -21,7 +21,7 @@ one line on stderr, exit status 2, nothing written. The work is done by ``dlcour
 ``--schedule`` decides how the trials share the epoch budget (``--config.epochs``): ``none`` (the
 default) trains every trial for all of it; ``halving`` trains ``--trials`` trials for a few epochs
 and continues only the best 1/``--eta`` of them from their state, rung after rung
-(``--min_epochs``: the shortest rung; ``--brackets`` > 1: Hyperband's brackets;
+(``--min_epochs``: the fewest epochs a rung may have; ``--brackets`` > 1: Hyperband's brackets;
 ``dlcourse/sweep/halving.py``); ``pbt`` trains one population in which, every ``--ready_every``
 epochs, the worst trials copy the state and hyperparameters of the best and perturb them
 (``--exploit``, ``--explore``; ``dlcourse/sweep/pbt.py``). ``--tensorboard`` also writes the sweep's
