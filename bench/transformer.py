@@ -315,6 +315,8 @@ def compare(torch, device, work: Workload, args, repeats: int) -> dict:
     methods = {"dlcourse": ours.run, "torch": theirs.run}
     first = {name: run() for name, run in methods.items()}
     times, last = timing.run_interleaved(methods, repeats)
+    print(f"# {work.model}, T {work.length}: runs dlcourse {', '.join(f'{t:.2f}' for t in times['dlcourse'])} s; "
+          f"PyTorch {', '.join(f'{t:.2f}' for t in times['torch'])} s", flush=True)
     return {"seconds": {name: timing.median(t) for name, t in times.items()}, "compile": ours.compile_seconds,
             "parameters": ours.parameter_count, "first": first, "last": last}
 
@@ -384,7 +386,6 @@ def length_growth(torch, device, args) -> tuple[list[list[str]], dict[str, list[
         ours, theirs = (work.tokens / result["seconds"][side] for side in ("dlcourse", "torch"))
         rows.append([str(length), f"{1e3 * per_step['dlcourse'][-1]:,.1f}", f"{1e3 * per_step['torch'][-1]:,.1f}",
                      f"{ours:,.0f}", f"{theirs:,.0f}", f"{ours / theirs:.2f}", f"{result['compile']:.1f}"])
-        print(f"# T {length}: dlcourse {rows[-1][1]} ms/step, PyTorch {rows[-1][2]} ms/step", flush=True)
     return rows, per_step
 
 
