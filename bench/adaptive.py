@@ -41,6 +41,17 @@ epochs are not counted. ``to target``: the trial-epochs at which the best first 
 The table and ``--plot`` (best dev against trial-epochs, and against wall seconds) are written
 with the results as JSON beside the plot.
 
+What it shows at the default scale on 2 CPU cores (the figures are in WORKSPACE.md): where
+adaptive methods do not help. The digits dev set (359 images) saturates near 0.99 and every
+method ends within one or two dev images of the others: halving's 4× more configurations and
+PBT's exploitation find nothing better than random search's 32. Halving compiles one program per
+rung (each a smaller population), which on a CPU costs more wall time than the epochs it saves.
+Optuna's asynchronous halving, one trial at a time, reaches random search's final level after far
+fewer trial-epochs (its first trials run to the end at once; a lock-step population shows its
+best only late), and — with one program compiled for all trials, since the hyperparameters are
+traced — its wall time is on a par with the population's: on two cores a population of tiny
+models has little parallelism to exploit.
+
     python bench/adaptive.py [--experiments deep_mlp,convnet] [--seeds 2] [--methods random,halving,pbt,optuna]
     python bench/adaptive.py --full --seeds 5        # the real scale (about an hour on 2 cores)
 """
