@@ -58,7 +58,11 @@ def trial_keys(seed: int, trial_ids: Sequence[int]) -> np.ndarray:
     ids = np.asarray(list(trial_ids), dtype=np.uint32)
     if ids.size == 0:
         return np.zeros((0, 2), np.uint32)
-    return np.asarray(jax.vmap(lambda i: trial_key(np.uint32(seed), i))(ids))
+    return np.asarray(_vmapped_trial_keys(np.uint32(seed), ids))
+
+
+# One traced function for every call (a lambda made per call would be traced again each time).
+_vmapped_trial_keys = jax.jit(jax.vmap(trial_key, in_axes=(None, 0)))
 
 
 def stack_hparams(trainable: Trainable, values: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
