@@ -5,7 +5,7 @@ For a source ``x⟨1⟩ … x⟨T_x⟩`` (e.g. the characters of ``"25 mars 1970
 ``y⟨1⟩ … y⟨T_y⟩`` (``"1970-03-25<EOS>"``)::
 
     a⟨t′⟩ = [a→⟨t′⟩; a←⟨t′⟩]                        bidirectional LSTM over the embedded source (masked)
-    context⟨t⟩, α⟨t,·⟩ = attention(s⟨t−1⟩, a)         :class:`dlcourse.nn.AdditiveAttention`
+    context⟨t⟩, α⟨t,·⟩ = attention(s⟨t−1⟩, a)         :class:`dlcourse.nn.AdditiveAttention` (its parameters)
     s⟨t⟩, c⟨t⟩ = LSTM(s⟨t−1⟩, c⟨t−1⟩; [context⟨t⟩; E_y y⟨t−1⟩])     s⟨0⟩ = c⟨0⟩ = 0, y⟨0⟩ = <SOS>
     P(y⟨t⟩ | x, y⟨<t⟩) = softmax(W_y s⟨t⟩ + b_y)
 
@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from dlcourse.metrics import Metric, element_classes
-from dlcourse.nn.additive_attention import AdditiveAttention
+from dlcourse.nn.additive_attention import bahdanau_attention
 from dlcourse.nn.gated_recurrent import LSTM_GATES, LSTMState, lstm_step
 from dlcourse.nn.masked_means import guarded_divide
 from dlcourse.nn.recurrent_layers import LSTM, Bidirectional, state_and_input_weights_init
@@ -64,8 +64,10 @@ class TranslatorState(NamedTuple):
     attention: jax.Array
 
 
-class _DecoderStep(nn.Module):
-    """One decoder step ``(s⟨t−1⟩, c⟨t−1⟩), y⟨t−1⟩ -> (s⟨t⟩, c⟨t⟩), (logits⟨t⟩, α⟨t,·⟩)``."""
+class _Decoder(nn.Module):
+    """The post-attention decoder over ``T`` steps ``(s⟨t−1⟩, c⟨t−1⟩), y⟨t−1⟩ -> (s⟨t⟩, c⟨t⟩), (logits⟨t⟩,
+    α⟨t,·⟩)``: its parameters declared once, the steps a ``lax.scan`` of a pure function of them (one
+    trace of the step, where a lifted ``nn.scan`` traces it again at initialization)."""
 
     target_vocab: int
     decoder_size: int
@@ -75,17 +77,36 @@ class _DecoderStep(nn.Module):
 
     @nn.compact
     def __call__(self, cell: LSTMState, previous: jax.Array, encoded: jax.Array, source_mask: jax.Array):
-        context, alpha = AdditiveAttention(self.attention_size, name="attention")(cell.a, encoded, source_mask)
-        x = context
+        n_s, n_a, width = self.decoder_size, encoded.shape[-1], self.attention_size
+        lecun, zeros = nn.initializers.lecun_normal(), nn.initializers.zeros_init()
+
+        def attention_init(key):
+            hidden_key, energy_key = jax.random.split(key)
+            return {"hidden_kernel": lecun(hidden_key, (n_s + n_a, width)), "hidden_bias": zeros(key, (width,)),
+                    "energy_kernel": lecun(energy_key, (width, 1)), "energy_bias": zeros(key, (1,))}
+
+        attention = self.param("attention", attention_init)
+        n_x = n_a
         if self.feed_previous_output:
-            embedded = nn.Embed(self.target_vocab, self.target_embedding_size, name="target_embedding")(previous)
-            x = jnp.concatenate([context, embedded], axis=-1)
-        n_s, n_x = self.decoder_size, x.shape[-1]
-        init = state_and_input_weights_init(nn.initializers.orthogonal(), nn.initializers.lecun_normal(), n_s)
-        params = {f"W_{g}": self.param(f"W_{g}", init, (n_s, n_s + n_x)) for g in LSTM_GATES}
-        params.update({f"b_{g}": self.param(f"b_{g}", nn.initializers.zeros_init(), (n_s,)) for g in LSTM_GATES})
-        cell, s = lstm_step(params, LSTMState(*cell), x)
-        return cell, (nn.Dense(self.target_vocab, name="readout")(s), alpha)
+            embedding = self.param("target_embedding", lambda key: {"embedding": nn.initializers.variance_scaling(
+                1.0, "fan_in", "normal", out_axis=0)(key, (self.target_vocab, self.target_embedding_size))})
+            n_x += self.target_embedding_size
+        init = state_and_input_weights_init(nn.initializers.orthogonal(), lecun, n_s)
+        lstm = {f"W_{g}": self.param(f"W_{g}", init, (n_s, n_s + n_x)) for g in LSTM_GATES}
+        lstm.update({f"b_{g}": self.param(f"b_{g}", zeros, (n_s,)) for g in LSTM_GATES})
+        readout = self.param("readout", lambda key: {"kernel": lecun(key, (n_s, self.target_vocab)),
+                                                     "bias": zeros(key, (self.target_vocab,))})
+
+        def step(cell, tokens):
+            context, alpha = bahdanau_attention(attention, cell.a, encoded, source_mask)
+            x = context
+            if self.feed_previous_output:
+                x = jnp.concatenate([context, jnp.take(embedding["embedding"], tokens, axis=0)], axis=-1)
+            cell, s = lstm_step(lstm, cell, x)
+            return cell, (s @ readout["kernel"] + readout["bias"], alpha)
+
+        cell, (logits, alphas) = jax.lax.scan(step, LSTMState(*cell), jnp.swapaxes(previous, 0, 1))
+        return cell, (jnp.swapaxes(logits, 0, 1), jnp.swapaxes(alphas, 0, 1))
 
 
 class AttentionTranslator(nn.Module):
@@ -127,10 +148,8 @@ class AttentionTranslator(nn.Module):
         self.source_embedding = nn.Embed(self.source_vocab, self.embedding_size)
         self.encoder = Bidirectional(LSTM(self.encoder_size, name="encoder_forward"),
                                      LSTM(self.encoder_size, name="encoder_backward"))
-        scanned = nn.scan(_DecoderStep, variable_broadcast="params", split_rngs={"params": False},
-                          in_axes=(1, nn.broadcast, nn.broadcast), out_axes=1)
-        self.decoder = scanned(self.target_vocab, self.decoder_size, self.attention_size,
-                               self.target_embedding_size, self.feed_previous_output)
+        self.decoder = _Decoder(self.target_vocab, self.decoder_size, self.attention_size,
+                                self.target_embedding_size, self.feed_previous_output)
 
     def encode(self, source: jax.Array, source_mask: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
         """``(a [m, T_x, 2 n_a], mask [m, T_x] bool)``: the encoder's outputs (0 at padding)."""

@@ -45,5 +45,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["KeyValueCache", "MultiHeadAttention", "look_ahead_mask", "padding_mask", "positional_encoding",
                      "scaled_dot_product_attention"], "attention"),
     **dict.fromkeys(["DecoderLayer", "EncoderLayer", "PositionwiseFeedForward"], "transformer_layers"),
-    **dict.fromkeys(["AdditiveAttention", "masked_softmax"], "additive_attention"),
+    **dict.fromkeys(["AdditiveAttention", "bahdanau_attention", "masked_softmax"], "additive_attention"),
 })

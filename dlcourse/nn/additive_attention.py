@@ -26,7 +26,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-__all__ = ["AdditiveAttention", "masked_softmax"]
+__all__ = ["AdditiveAttention", "bahdanau_attention", "masked_softmax"]
 
 
 def masked_softmax(scores: jax.Array, mask: Optional[jax.Array] = None, axis: int = -1) -> jax.Array:
@@ -40,6 +40,29 @@ def masked_softmax(scores: jax.Array, mask: Optional[jax.Array] = None, axis: in
     exponentials = jnp.where(mask, jnp.exp(jnp.where(mask, shifted, 0.0)), 0.0)
     total = jnp.sum(exponentials, axis=axis, keepdims=True)
     return exponentials / jnp.where(total > 0, total, 1.0)
+
+
+def bahdanau_attention(params: dict, query: jax.Array, values: jax.Array,
+                       mask: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
+    """The attention as a pure function of :class:`AdditiveAttention`'s parameters ``params`` (e.g. for a
+    decoder's ``lax.scan``): ``(context⟨t⟩ [m, n_a], α⟨t,·⟩ [m, T_x])`` from ``s⟨t−1⟩ [m, n_s]``,
+    ``a [m, T_x, n_a]`` and ``mask [m, T_x]``."""
+    query, values = jnp.asarray(query), jnp.asarray(values)
+    if values.ndim != 3:
+        raise ValueError(f"values must have shape [m, T_x, n_a]; got {values.shape}")
+    if query.ndim != 2 or query.shape[0] != values.shape[0]:
+        raise ValueError(f"query must have shape [m={values.shape[0]}, n_s]; got {query.shape}")
+    if mask is not None and jnp.shape(mask) != values.shape[:2]:
+        raise ValueError(f"mask must have shape [m, T_x] = {values.shape[:2]}; got {jnp.shape(mask)}")
+    kernel, n_s = params["hidden_kernel"], query.shape[-1]
+    if kernel.shape[0] != n_s + values.shape[-1]:
+        raise ValueError(f"hidden_kernel has {kernel.shape[0]} rows; query and values need n_s + n_a = "
+                         f"{n_s} + {values.shape[-1]}")
+    # W [s; a] + b = W_s s + W_a a + b: the values' part once for all t′, the query's broadcast over t′.
+    hidden = jnp.tanh(values @ kernel[n_s:] + (query @ kernel[:n_s])[:, None, :] + params["hidden_bias"])
+    energies = (hidden @ params["energy_kernel"])[..., 0] + params["energy_bias"][0]
+    weights = masked_softmax(energies, mask)
+    return jnp.einsum("mt,mtn->mn", weights, values), weights
 
 
 class AdditiveAttention(nn.Module):
@@ -65,20 +88,9 @@ class AdditiveAttention(nn.Module):
                  mask: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
         if not isinstance(self.hidden_size, int) or self.hidden_size < 1:
             raise ValueError(f"hidden_size must be a positive int; got {self.hidden_size!r}")
-        query, values = jnp.asarray(query), jnp.asarray(values)
-        if values.ndim != 3:
-            raise ValueError(f"values must have shape [m, T_x, n_a]; got {values.shape}")
-        if query.ndim != 2 or query.shape[0] != values.shape[0]:
-            raise ValueError(f"query must have shape [m={values.shape[0]}, n_s]; got {query.shape}")
-        if mask is not None and jnp.shape(mask) != values.shape[:2]:
-            raise ValueError(f"mask must have shape [m, T_x] = {values.shape[:2]}; got {jnp.shape(mask)}")
-        n_s = query.shape[-1]
-        kernel = self.param("hidden_kernel", self.kernel_init, (n_s + values.shape[-1], self.hidden_size))
-        bias = self.param("hidden_bias", self.bias_init, (self.hidden_size,))
-        energy_kernel = self.param("energy_kernel", self.kernel_init, (self.hidden_size, 1))
-        energy_bias = self.param("energy_bias", self.bias_init, (1,))
-        # W [s; a] + b = W_s s + W_a a + b: the values' part once for all t′, the query's broadcast over t′.
-        hidden = jnp.tanh(values @ kernel[n_s:] + (query @ kernel[:n_s])[:, None, :] + bias)
-        energies = (hidden @ energy_kernel)[..., 0] + energy_bias[0]
-        weights = masked_softmax(energies, mask)
-        return jnp.einsum("mt,mtn->mn", weights, values), weights
+        n_s, n_a = jnp.shape(query)[-1], jnp.shape(values)[-1]
+        params = {"hidden_kernel": self.param("hidden_kernel", self.kernel_init, (n_s + n_a, self.hidden_size)),
+                  "hidden_bias": self.param("hidden_bias", self.bias_init, (self.hidden_size,)),
+                  "energy_kernel": self.param("energy_kernel", self.kernel_init, (self.hidden_size, 1)),
+                  "energy_bias": self.param("energy_bias", self.bias_init, (1,))}
+        return bahdanau_attention(params, query, values, mask)

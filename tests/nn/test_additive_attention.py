@@ -33,20 +33,23 @@ def case():
     params = jax.jit(layer.init)(jax.random.key(1), s, a, mask)["params"]
     params = dict(params, energy_bias=jnp.array([0.3]), hidden_bias=jnp.asarray(rng.standard_normal(10) * 0.1))
     apply = jax.jit(lambda p, s, a, mask: layer.apply({"params": p}, s, a, mask))
-    return layer, params, apply, s, a, mask
+    apply_function = jax.jit(dnn.bahdanau_attention)
+    return layer, params, apply, s, a, mask, apply_function
 
 
 def test_context_and_weights_equal_numpy(case):
-    layer, params, apply, s, a, mask = case
+    layer, params, apply, s, a, mask, apply_function = case
     assert params["hidden_kernel"].shape == (5 + 3, 10) and params["energy_kernel"].shape == (10, 1)
     context, weights = apply(params, s, a, mask)
     expected_context, expected_weights = _numpy_attention(params, s, a, mask)
     np.testing.assert_allclose(weights, expected_weights, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(context, expected_context, rtol=1e-5, atol=1e-6)
+    for got, expected in zip(apply_function(params, s, a, mask), (context, weights)):   # the pure form
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
 def test_padded_steps_get_no_weight_and_real_ones_sum_to_one(case):
-    _, params, apply, s, a, mask = case
+    _, params, apply, s, a, mask, _ = case
     context, weights = apply(params, s, a, mask)
     weights = np.asarray(weights)
     assert np.all(weights[~mask] == 0.0) and np.all(np.isfinite(weights))
