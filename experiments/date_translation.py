@@ -130,7 +130,19 @@ def numeric_hparams(config) -> tuple[dict, dict]:
     return hparams, {"keep_prob": f"model={config.model} has no dropout (only model=transformer reads keep_prob)"}
 
 
+def check_decoding(config) -> None:
+    """Refuses decoding settings before anything trains."""
+    if not isinstance(config.beam_width, int) or config.beam_width < 1:
+        raise ValueError(f"beam_width must be a positive int; got {config.beam_width!r}")
+    if not config.alpha >= 0:
+        raise ValueError(f"alpha must be >= 0; got {config.alpha!r}")
+    if config.error_rows < 0 or config.attention_example < -1:
+        raise ValueError(f"error_rows must be >= 0 and attention_example >= -1; got {config.error_rows}, "
+                         f"{config.attention_example}")
+
+
 def build_with_data(config):
+    check_decoding(config)
     translation = load_data(config)
     model = make_model(config, translation)
     hparams, unread = numeric_hparams(config)

@@ -12,13 +12,14 @@ For a source ``x⟨1⟩ … x⟨T_x⟩`` (e.g. the characters of ``"25 mars 1970
 In training ``y⟨t−1⟩`` is the true previous token (teacher forcing: the decoder reads
 ``target_in = <SOS> y⟨1⟩ … y⟨T_y−1⟩``); decoding feeds back its own outputs (:func:`translator_decoding`
 for :func:`dlcourse.decoding.greedy_decode` and beam search), so ``P(y | x) = Π_t P(y⟨t⟩ | x, y⟨<t⟩)``
-is a product over the chain rule and beam search has something to search. The course's assignment
+by the chain rule and beam search has something to search. The course's assignment
 feeds the post-attention LSTM only ``context⟨t⟩`` (its outputs are then conditionally independent
 given ``x``); ``feed_previous_output=False`` is that model.
 
 Exact match: with teacher forcing, every step's ``argmax`` equal to ``y⟨t⟩`` means greedy decoding
 (which feeds back those same argmaxes) writes exactly ``y``, and conversely; so :data:`EXACT_MATCH`
-measured on teacher-forced logits is greedy decoding's sequence accuracy, cheap enough for every epoch.
+measured on teacher-forced logits is greedy decoding's sequence accuracy (decoding as long as the
+targets, with no token it excludes ever an argmax), cheap enough for every epoch.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ class TranslatorState(NamedTuple):
 class _Decoder(nn.Module):
     """The post-attention decoder over ``T`` steps ``(s⟨t−1⟩, c⟨t−1⟩), y⟨t−1⟩ -> (s⟨t⟩, c⟨t⟩), (logits⟨t⟩,
     α⟨t,·⟩)``: its parameters declared once, the steps a ``lax.scan`` of a pure function of them (one
-    trace of the step, where a lifted ``nn.scan`` traces it again at initialization)."""
+    trace of the step, where a lifted ``nn.scan`` traces it again at initialization). Parameters and their
+    initialization: ``attention`` as :class:`dlcourse.nn.AdditiveAttention`'s and ``readout`` as a Dense
+    layer's (LeCun normal kernels, zero biases), ``target_embedding`` as ``flax.linen.Embed``'s, the LSTM's
+    ``W_f, W_u, W_c, W_o, b_·`` as :class:`dlcourse.nn.LSTM`'s."""
 
     target_vocab: int
     decoder_size: int

@@ -46,3 +46,6 @@ def test_build_traces_keep_prob_only_for_the_transformer():
     config.model = "gru"
     with pytest.raises(ValueError, match="model must be one of"):
         program.build(config)
+    config.update(model="transformer", beam_width=0)
+    with pytest.raises(ValueError, match="beam_width must be a positive int; got 0"):
+        program.build(config)
