@@ -148,7 +148,8 @@ def token_arrays(work: Workload, vocab: int, seed: int = 0) -> dict[str, np.ndar
 
 
 def sinusoids(length: int, d_model: int) -> np.ndarray:
-    """``PE[pos, 2i] = sin(pos / 10000^{2i/d})``, ``PE[pos, 2i+1] = cos(…)``, float32 ``[T, d]``."""
+    """``PE[pos, 2i] = sin(pos / 10000^{2i/d})``, ``PE[pos, 2i+1] = cos(…)``, float32 ``[T, d]``: the
+    table of :func:`dlcourse.nn.positional_encoding` (checked equal in process) without importing it."""
     angles = np.arange(length)[:, None] / 10000.0 ** (np.arange(0, d_model, 2) / d_model)[None, :]
     table = np.zeros((length, d_model), np.float32)
     table[:, 0::2], table[:, 1::2] = np.sin(angles), np.cos(angles[:, : d_model // 2])
@@ -309,6 +310,10 @@ def torch_setup(args):
 def compare(torch, device, work: Workload, args, repeats: int) -> dict:
     """Both sides on ``work``: parameter counts (asserted equal), 1 warm-up + ``repeats`` interleaved
     runs each; median seconds per run, dlcourse's compile seconds, the first and last runs' losses."""
+    from dlcourse import nn as dlcourse_nn
+
+    np.testing.assert_allclose(sinusoids(work.length, args.d_model),
+                               dlcourse_nn.positional_encoding(work.length, args.d_model), atol=1e-6)
     arrays = token_arrays(work, args.vocab)
     ours, theirs = DlcourseTraining(work, args, arrays), TorchTraining(torch, device, work, args, arrays)
     assert ours.parameter_count == theirs.parameter_count, (work, ours.parameter_count, theirs.parameter_count)
