@@ -8,6 +8,7 @@ from tests.experiments.conftest import lesson
 from tests.experiments.test_programs import last_json_line, run_program
 
 
+@pytest.mark.slow   # ~25-30 s on 2 cores: compiling the LSTMs' training, beam and greedy programs
 def test_date_translation_reports_decoding_error_analysis_and_attention_map(tmp_path):
     result = run_program("date_translation", f"--workdir={tmp_path}", "--config.train_size=48",
                          "--config.dev_size=12", "--config.test_size=12", "--config.epochs=2",
