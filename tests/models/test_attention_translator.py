@@ -81,7 +81,7 @@ def test_logits_and_attention_equal_numpy(translator):
     assert np.all(np.asarray(alphas)[~np.broadcast_to(mask[:, None], alphas.shape)] == 0)
 
 
-def test_decoding_step_equals_teacher_forcing_and_greedy_is_its_argmax(translator):
+def test_decoding_step_equals_teacher_forcing_and_greedy_and_beam_score_their_outputs(translator):
     model, params, apply, source, mask, target_in = translator
     logits, alphas = apply(params, source, mask, target_in)
 
@@ -94,9 +94,10 @@ def test_decoding_step_equals_teacher_forcing_and_greedy_is_its_argmax(translato
 
         leading = [leaf.shape[0] for leaf in jax.tree.leaves(state)]
         greedy = decoding.greedy_decode(step, state, jnp.full(3, 3), 4, eos_id=1)
-        return jax.lax.scan(fed, state, target_in.T)[1], greedy, leading
+        beams = decoding.beam_search(step, state, jnp.full(3, 3), 4, eos_id=1, beam_width=2)
+        return jax.lax.scan(fed, state, target_in.T)[1], greedy, beams, leading
 
-    (step_logits, step_alphas), greedy, leading = jax.jit(decode)(params)
+    (step_logits, step_alphas), greedy, beams, leading = jax.jit(decode)(params)
     assert leading == [3] * len(leading)                 # every leaf [m, ...]: beam search can tile it
     np.testing.assert_allclose(jnp.swapaxes(step_logits, 0, 1), logits, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(jnp.swapaxes(step_alphas, 0, 1), alphas, rtol=1e-5, atol=1e-6)
@@ -108,6 +109,11 @@ def test_decoding_step_equals_teacher_forcing_and_greedy_is_its_argmax(translato
     expected = np.sum(np.where(real, np.take_along_axis(log_softmax, np.asarray(greedy.tokens)[..., None], -1)[..., 0],
                                0.0), axis=1)
     np.testing.assert_allclose(greedy.log_probability, expected, rtol=1e-5)
+    best = np.asarray(beams.tokens[:, 0])                # beam search over the tiled state: its log P(ŷ|x)
+    best_logits, _ = apply(params, source, mask, np.concatenate([np.full((3, 1), 3), best[:, :-1]], 1).astype(np.int32))
+    best_log_p = np.take_along_axis(np.asarray(jax.nn.log_softmax(best_logits)), best[..., None], -1)[..., 0]
+    np.testing.assert_allclose(beams.log_probability[:, 0], np.sum(np.where(beams.mask[:, 0], best_log_p, 0.0), 1),
+                               rtol=1e-5)
 
 
 def test_the_courses_context_only_decoder_ignores_the_previous_outputs(translator):
