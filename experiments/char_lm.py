@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from dlcourse import cli, data, decoding, embeddings, models, train
+from dlcourse import cli, data, embeddings, models, train
 
 NUMERIC = ("learning_rate", "beta1", "beta2")
 CELLS = ("gru", "lstm", "rnn", "transformer")   # the recurrent cells of models.RECURRENT_CELLS, or a Transformer
@@ -158,19 +158,10 @@ def sample_names(model, params, vocabulary, config) -> list[str]:
         raise ValueError(f"need samples >= 1, max_sample_length >= 1, top_k >= 0, temperature >= 0; got "
                          f"{config.samples}, {config.max_sample_length}, {config.top_k}, {config.temperature}")
     key, excluded = jax.random.key(config.sample_seed), (embeddings.PAD_ID, embeddings.UNK_ID)
-    if isinstance(model, models.TransformerLM):      # cached steps from x⟨1⟩ = <PAD>, as the model was trained
-        step, state = models.transformer_lm_step(model, {"params": params}, config.samples, config.max_sample_length)
-        drawn = jax.jit(lambda k: decoding.sample_sequences(
-            step, state, jnp.full(config.samples, embeddings.PAD_ID), k, config.max_sample_length,
-            embeddings.EOS_ID, temperature=config.temperature, top_k=config.top_k or None,
-            excluded_tokens=excluded, pad_id=embeddings.PAD_ID))(key)
-        rows = [row[keep & (row != embeddings.EOS_ID)] for row, keep in zip(np.asarray(drawn.tokens),
-                                                                            np.asarray(drawn.mask))]
-    else:
-        rows = models.sample_from_language_model(
-            model, params, config.samples, key, config.max_sample_length, eos_id=embeddings.EOS_ID,
-            pad_id=embeddings.PAD_ID, temperature=config.temperature, top_k=config.top_k or None,
-            excluded_tokens=excluded)
+    rows = models.sample_from_language_model(
+        model, params, config.samples, key, config.max_sample_length, eos_id=embeddings.EOS_ID,
+        pad_id=embeddings.PAD_ID, temperature=config.temperature, top_k=config.top_k or None,
+        excluded_tokens=excluded)
     return ["".join(embeddings.decode(vocabulary, row)) for row in rows]
 
 

@@ -118,17 +118,23 @@ def language_model_step(model: LanguageModel, variables: Any) -> Callable[[Any, 
     return step
 
 
-def sample_from_language_model(model: LanguageModel, params: Any, count: int, key: jax.Array, max_length: int, *,
+def sample_from_language_model(model: Any, params: Any, count: int, key: jax.Array, max_length: int, *,
                                eos_id: int, pad_id: int, temperature: float = 1.0, top_k: Optional[int] = None,
                                excluded_tokens: tuple[int, ...] = ()) -> list[np.ndarray]:
-    """``count`` novel sequences drawn from the trained model, one jitted
-    :func:`dlcourse.decoding.sample_sequences` from the zero input ``x⟨1⟩ = pad_id``: each row's token
-    ids before ``<EOS>`` (at most ``max_length``), as NumPy arrays ready to decode with a vocabulary."""
+    """``count`` novel sequences drawn from the trained model — a :class:`LanguageModel` or a
+    :class:`dlcourse.models.TransformerLM` (stepped through its key–value cache of ``max_length``
+    slots) — one jitted :func:`dlcourse.decoding.sample_sequences` from the zero input
+    ``x⟨1⟩ = pad_id``: each row's token ids before ``<EOS>`` (at most ``max_length``), as NumPy arrays
+    ready to decode with a vocabulary."""
     from dlcourse.decoding.sampling import sample_sequences
+    from dlcourse.models.transformer import TransformerLM, transformer_lm_step
 
-    step = language_model_step(model, {"params": params})
+    if isinstance(model, TransformerLM):
+        step, state = transformer_lm_step(model, {"params": params}, count, max_length)
+    else:
+        step, state = language_model_step(model, {"params": params}), model.initial_states(count)
     drawn = jax.jit(lambda k: sample_sequences(
-        step, model.initial_states(count), jnp.full(count, pad_id), k, max_length, eos_id, temperature=temperature,
+        step, state, jnp.full(count, pad_id), k, max_length, eos_id, temperature=temperature,
         top_k=top_k, excluded_tokens=excluded_tokens, pad_id=pad_id))(key)
     tokens, mask = np.asarray(drawn.tokens), np.asarray(drawn.mask)
     return [row[keep & (row != eos_id)] for row, keep in zip(tokens, mask)]
