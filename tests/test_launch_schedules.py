@@ -125,6 +125,34 @@ def test_pbt_runs_through_the_store_and_draws_its_lineage(launch, tmp_path, caps
     assert launch.main(args) == 0 and "all 6 trials are recorded" in capsys.readouterr().out
 
 
+
+def test_ctrl_c_during_pbt_says_what_is_saved_and_the_rerun_equals_an_uninterrupted_run(launch, tmp_path, capsys,
+                                                                                       monkeypatch):
+    from dlcourse.cli import schedules
+
+    args = ["launch.py", f"--config={TOY}", "--schedule=pbt", "--ready_every=2", "--trials=6", "--seed=3",
+            "--search=grid", "--config.epochs=5", "--sweep=learning_rate=choice(0.02,0.05,0.1,0.3,0.5,1000000.0)"]
+    whole, cut = str(tmp_path / "whole"), str(tmp_path / "cut")
+    assert launch.main([*args, f"--workdir={whole}"]) == 0
+    real_say = schedules.say
+
+    def interrupted_after_the_second_interval(text):
+        real_say(text)
+        if "pbt interval 2/3]" in text:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(schedules, "say", interrupted_after_the_second_interval)
+    capsys.readouterr()
+    assert launch.main([*args, f"--workdir={cut}"]) == 130
+    err = capsys.readouterr().err
+    assert err == (f"launch.py: interrupted; the population after epoch 4 is saved in {cut}; run the same command "
+                   f"again to resume from it\n")
+    monkeypatch.setattr(schedules, "say", real_say)
+    assert launch.main([*args, f"--workdir={cut}"]) == 0
+    assert "pbt interval 2/3] epochs 4/5  best dev" in capsys.readouterr().out
+    strip = lambda records: [{k: v for k, v in r.items() if k != "seconds"} for r in records]  # noqa: E731
+    assert strip(_records(cut)) == strip(_records(whole))
+
 @pytest.mark.parametrize("args, message", [
     (["--schedule=asha"], "--schedule must be one of none, halving, pbt, got 'asha'"),
     (["--eta=2"], "--eta applies to --schedule=halving; add it, or drop --eta"),

@@ -345,6 +345,8 @@ def main(argv: Sequence[str], define_flags: Callable, *, experiments_folder: str
 
     def interrupted() -> str:
         where = state["workdir"] or "the workdir"
+        if state.get("saved"):      # population-based training: nothing is recorded before the end
+            return f"interrupted; {state['saved']} in {where}; run the same command again to resume from it"
         return (f"interrupted; {state['done']} trials are recorded in {where}; run the same command again to "
                 f"resume")
 

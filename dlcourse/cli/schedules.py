@@ -199,6 +199,7 @@ def run_schedule(values, experiment, config, spaces, trainable, store, finished,
     def on_interval(p):
         best = "-" if p.best is None else f"{p.best:.4f}"
         what = "resumed: already done" if p.restored else f"interval {p.seconds:.1f}s"
+        state["saved"] = f"the population after epoch {p.epochs_done} is saved"
         say(f"[{label} pbt interval {p.interval + 1}/{p.intervals}] epochs {p.epochs_done}/{p.epochs}  "
             f"best dev {objective.name} now {best}  {what}")
 
