@@ -84,7 +84,10 @@ def babysit(
       workdir: where ``metrics.jsonl``, ``checkpoints/`` and ``learning_curve.png`` go; None keeps
         nothing on disk (no resumption). Files other than checkpoints are written by process 0.
       checkpoint_every: checkpoint after every N-th epoch (and always after the last one run,
-        and after the epoch that diverged).
+        and after the epoch that diverged). A Ctrl-C (``KeyboardInterrupt``) between checkpoints
+        also saves the last whole epoch before it propagates (single-process runs: in a
+        multi-process run the processes would have to save together), so it loses at most the
+        epoch it interrupted; a killed process resumes from the last regular checkpoint.
       on_epoch: called as ``on_epoch(epoch, row, seconds_per_epoch)`` after each epoch (1-based,
         ``row`` of Python floats, the mean wall time of the epochs run so far in this call,
         compilation excluded), e.g. to print :func:`dlcourse.train.format_progress`. An exception
@@ -131,6 +134,7 @@ def babysit(
     record = {"hparams": {k: float(v) for k, v in sorted(values.items())},
               "config": reporting.to_json_value(dict(config or {})),
               "identity": reporting.to_json_value(dict(identity or {}))}
+    saved_epoch, last = 0, None          # last: (epoch, state, guard) of the last whole epoch run
     try:
         if checkpoints is not None and checkpoints.latest_epoch() is not None:
             done = checkpoints.latest_epoch()
@@ -144,7 +148,7 @@ def babysit(
                 raise DifferentRunError(f"{workdir} holds a different run ({'; '.join(found)}); delete it or "
                                         f"pass another --workdir")
             state, saved = checkpoints.restore(done, state)
-            guard = _guard_from(saved)
+            guard, saved_epoch = _guard_from(saved), done
             rows = [{k: float("nan") if v is None else float(v) for k, v in row.items()}
                     for row in saved["rows"]][:done]
             if writes_files:
@@ -164,9 +168,16 @@ def babysit(
                 reporting.append_metrics(metrics_path, epoch, row)
             if checkpoints is not None and (epoch % checkpoint_every == 0 or epoch == stop
                                             or bool(guard.diverged)):
+                saved_epoch = epoch         # first: an interrupt inside save must not save an older epoch after it
                 checkpoints.save(epoch, state, dict(record, rows=rows, **_guard_record(guard)))
+            last = (epoch, state, guard)
             if on_epoch is not None:
                 on_epoch(epoch, row, (time.perf_counter() - run_start) / run_epochs)
+    except KeyboardInterrupt:
+        if checkpoints is not None and last is not None and last[0] > saved_epoch and jax.process_count() == 1:
+            epoch, state, guard = last
+            checkpoints.save(epoch, state, dict(record, rows=rows[:epoch], **_guard_record(guard)))
+        raise
     finally:
         if checkpoints is not None:
             checkpoints.close()

@@ -82,21 +82,26 @@ def test_resumes_after_early_stop_and_ends_bitwise_equal(trainable, uninterrupte
     assert len(read_metrics(tmp_path / "metrics.jsonl")) == EPOCHS
 
 
-def test_resumes_after_a_crash_from_last_checkpoint(trainable, uninterrupted, tmp_path):
+@pytest.mark.parametrize("stop, resumed", [
+    (RuntimeError("a failure between checkpoints"), [5, 6]),   # resumes from the last checkpoint (4)
+    (KeyboardInterrupt(), [6]),                                 # Ctrl-C saves the last whole epoch (5) first
+])
+def test_resumes_after_a_crash_from_last_checkpoint(trainable, uninterrupted, tmp_path, stop, resumed):
     _, expected, _ = uninterrupted
 
     def crash_at_five(epoch, row, seconds):
         if epoch == 5:
-            raise KeyboardInterrupt("simulated kill")
+            raise stop
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(type(stop)):
         babysit(trainable, None, jax.random.key(0), tmp_path, checkpoint_every=2, on_epoch=crash_at_five)
-    # Epoch 5 was logged but not checkpointed: the rerun truncates the log to epoch 4.
     assert len(read_metrics(tmp_path / "metrics.jsonl")) == 5
+    with TrainingCheckpoints(tmp_path / "checkpoints") as checkpoints:
+        assert checkpoints.latest_epoch() == resumed[0] - 1
     resumed_epochs = []
     _, metrics = babysit(trainable, None, jax.random.key(0), tmp_path, checkpoint_every=2,
                          on_epoch=lambda epoch, row, seconds: resumed_epochs.append(epoch))
-    assert resumed_epochs == [5, 6]
+    assert resumed_epochs == resumed
     chex.assert_trees_all_equal(metrics, expected)
     records = read_metrics(tmp_path / "metrics.jsonl")
     assert [r["epoch"] for r in records] == list(range(1, EPOCHS + 1))
