@@ -192,7 +192,7 @@ ACCURACY = Metric("accuracy", "max", 0.0, 1.0, _rate_statistics(True), _rate_val
 ERROR = Metric("error", "min", 0.0, 1.0, _rate_statistics(False), _rate_value, fraction="wrong")
 
 
-def _f1_statistics(outputs, targets, weights):
+def _confusion_statistics(outputs, targets, weights):
     predicted, truth = element_classes(outputs, targets, weights.shape)
     positive, actual = predicted == 1, truth == 1
     total = lambda condition: jnp.sum(jnp.where(weights != 0, weights * condition, 0.0))  # noqa: E731
@@ -207,7 +207,13 @@ def _f1_value(stats):
 
 #: F1 of the positive class (1) of a binary task: ``2PR / (P + R) = 2TP / (2TP + FP + FN)``;
 #: 0 when there is no positive prediction nor positive example.
-F1 = Metric("f1", "max", 0.0, 1.0, _f1_statistics, _f1_value)
+F1 = Metric("f1", "max", 0.0, 1.0, _confusion_statistics, _f1_value)
+#: Precision ``TP / (TP + FP)`` of the positive class (1) of a binary task; 0 without positive predictions.
+PRECISION = Metric("precision", "max", 0.0, 1.0, _confusion_statistics,
+                   lambda s: guarded_divide(s["true_positives"], s["true_positives"] + s["false_positives"]))
+#: Recall ``TP / (TP + FN)`` of the positive class (1) of a binary task; 0 without positive examples.
+RECALL = Metric("recall", "max", 0.0, 1.0, _confusion_statistics,
+                lambda s: guarded_divide(s["true_positives"], s["true_positives"] + s["false_negatives"]))
 
 
 def _perplexity_statistics(outputs, targets, weights):
@@ -250,7 +256,7 @@ def mean_iou(num_classes: int) -> Metric:
 
 
 #: The metrics known by name (``mean_iou`` needs a class count: call :func:`mean_iou`).
-METRICS = {m.name: m for m in (ACCURACY, ERROR, F1, PERPLEXITY)}
+METRICS = {m.name: m for m in (ACCURACY, ERROR, F1, PRECISION, RECALL, PERPLEXITY)}
 
 
 def metric(name_or_metric: "str | Metric") -> Metric:

@@ -151,7 +151,7 @@ class TriggerWordData:
 
 def step_metrics() -> tuple[metrics.Metric, ...]:
     """Per-step F1 (the objective), accuracy, precision and recall."""
-    return (metrics.F1, metrics.ACCURACY, audio.PRECISION, audio.RECALL)
+    return (metrics.F1, metrics.ACCURACY, metrics.PRECISION, metrics.RECALL)
 
 
 def trainable_on(config, dataset: data.Dataset) -> train.Trainable:

@@ -18,6 +18,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(["ClipSettings", "Clips", "end_step", "insert_ones", "insert_word", "is_overlapping",
                      "random_segment", "synthesize_clip", "synthesize_clips"], "clips"),
     **dict.fromkeys(["frame_count", "hann_window", "spectrogram", "stft"], "short_time_fourier"),
-    **dict.fromkeys(["PRECISION", "RECALL", "EventCounts", "count_events", "event_summary", "runs_touching"],
+    **dict.fromkeys(["EventCounts", "count_events", "event_summary", "runs_touching"],
                     "events"),
 })

@@ -2,8 +2,8 @@
 
 Per step (ones are rare, so accuracy alone says little): with ``ŷ⟨t⟩ = 1[z⟨t⟩ > 0]``
 (``σ(z) > ½``), precision ``TP / (TP + FP)`` and recall ``TP / (TP + FN)`` over every step of
-every clip, as named :class:`dlcourse.metrics.Metric` s (:data:`PRECISION`, :data:`RECALL`; F1 is
-:data:`dlcourse.metrics.F1`); 0 when the denominator is 0.
+every clip: :data:`dlcourse.metrics.PRECISION`, :data:`dlcourse.metrics.RECALL` and
+:data:`dlcourse.metrics.F1`; 0 when the denominator is 0.
 
 Per event, for one clip with labels ``y [T_y]`` and predicted probabilities ``p [T_y]``:
 
@@ -26,25 +26,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-from dlcourse.metrics import Metric, element_classes
-from dlcourse.nn.masked_means import guarded_divide
-
-
-def _confusion_statistics(outputs, targets, weights):
-    predicted, truth = element_classes(outputs, targets, weights.shape)
-    positive, actual = predicted == 1, truth == 1
-    total = lambda condition: jnp.sum(jnp.where(weights != 0, weights * condition, 0.0))  # noqa: E731
-    return {"true_positives": total(positive & actual), "false_positives": total(positive & ~actual),
-            "false_negatives": total(~positive & actual)}
-
-
-#: Per-element precision ``TP / (TP + FP)`` of the positive class of binary logits.
-PRECISION = Metric("precision", "max", 0.0, 1.0, _confusion_statistics,
-                   lambda s: guarded_divide(s["true_positives"], s["true_positives"] + s["false_positives"]))
-#: Per-element recall ``TP / (TP + FN)`` of the positive class of binary logits.
-RECALL = Metric("recall", "max", 0.0, 1.0, _confusion_statistics,
-                lambda s: guarded_divide(s["true_positives"], s["true_positives"] + s["false_negatives"]))
 
 
 class EventCounts(NamedTuple):

@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import precision_score, recall_score
 
 from dlcourse import audio
+from dlcourse import metrics as dlmetrics
 
 
 def test_runs_touching_by_hand():
@@ -36,7 +37,7 @@ def test_step_precision_and_recall_equal_scikit_learn():
     logits = rng.standard_normal((6, 20)).astype(np.float32)
     labels = (rng.uniform(size=(6, 20)) < 0.3).astype(np.float32)
     predicted, truth = (logits > 0).ravel(), labels.ravel().astype(int)
-    metrics = (audio.PRECISION, audio.RECALL)
+    metrics = (dlmetrics.PRECISION, dlmetrics.RECALL)
     values = jax.jit(lambda z, y: [m.value(m.statistics(z, y, jnp.ones(y.shape))) for m in metrics])(logits, labels)
     assert [float(v) for v in values] == pytest.approx([precision_score(truth, predicted),
                                                         recall_score(truth, predicted)], rel=1e-6)
