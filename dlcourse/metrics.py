@@ -192,6 +192,23 @@ ACCURACY = Metric("accuracy", "max", 0.0, 1.0, _rate_statistics(True), _rate_val
 ERROR = Metric("error", "min", 0.0, 1.0, _rate_statistics(False), _rate_value, fraction="wrong")
 
 
+def _exact_match_statistics(outputs, targets, weights):
+    predicted, truth = element_classes(outputs, targets, weights.shape)
+    real = weights != 0
+    axes = tuple(range(1, weights.ndim))
+    correct = jnp.all(~real | (predicted == truth), axis=axes)
+    counted = jnp.any(real, axis=axes)
+    return {"hits": jnp.sum(counted & correct).astype(jnp.float32), "count": jnp.sum(counted).astype(jnp.float32)}
+
+
+#: Fraction of sequences whose every real token is predicted right (logits ``[B, T, C]``, weights
+#: ``[B, T]``). On teacher-forced logits it is greedy decoding's exact-match accuracy: every step's
+#: argmax equal to ``y⟨t⟩`` means greedy decoding, which feeds back those same argmaxes, writes exactly
+#: ``y``, and conversely (decoding as long as the targets, no excluded token ever an argmax).
+EXACT_MATCH = Metric("exact_match", "max", 0.0, 1.0, _exact_match_statistics,
+                     _rate_value, fraction="correct")
+
+
 def _confusion_statistics(outputs, targets, weights):
     predicted, truth = element_classes(outputs, targets, weights.shape)
     positive, actual = predicted == 1, truth == 1
@@ -256,7 +273,7 @@ def mean_iou(num_classes: int) -> Metric:
 
 
 #: The metrics known by name (``mean_iou`` needs a class count: call :func:`mean_iou`).
-METRICS = {m.name: m for m in (ACCURACY, ERROR, F1, PRECISION, RECALL, PERPLEXITY)}
+METRICS = {m.name: m for m in (ACCURACY, ERROR, EXACT_MATCH, F1, PRECISION, RECALL, PERPLEXITY)}
 
 
 def metric(name_or_metric: "str | Metric") -> Metric:

@@ -18,7 +18,7 @@ Model ``model``:
 Both are trained with teacher forcing on ``L = Σ_t L(ŷ⟨t⟩, y⟨t⟩)`` with Adam through
 :func:`dlcourse.train.supervised`; the figure per epoch is the dev ``exact_match`` (every character
 and ``<EOS>`` right, which on teacher-forced outputs is greedy decoding's accuracy, see
-:data:`dlcourse.models.EXACT_MATCH`). Run alone the model is babysat (progress, checkpoints, a rerun
+:data:`dlcourse.metrics.EXACT_MATCH`). Run alone the model is babysat (progress, checkpoints, a rerun
 resumes), then the dev and test dates are decoded greedily and with beam search (``beam_width``,
 ``alpha``: :func:`dlcourse.decoding.beam_search`) and the summary reports exact-match accuracy of
 each, the beam-search error analysis on the dev set (:func:`dlcourse.decoding.beam_error_analysis`:
@@ -58,7 +58,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from dlcourse import cli, data, decoding, embeddings, models, train
+from dlcourse import cli, data, decoding, embeddings, metrics, models, train
 
 NUMERIC = ("learning_rate", "beta1", "beta2")   # and keep_prob, read by the Transformer only
 MODELS = ("attention_lstm", "transformer")
@@ -148,7 +148,7 @@ def build_with_data(config):
     hparams, unread = numeric_hparams(config)
     trainable = train.supervised(model, translation.dataset, optimizer="adam", hparams=hparams, epochs=config.epochs,
                                  batch_size=config.batch_size, loss="softmax",
-                                 metrics=(models.EXACT_MATCH, "accuracy"), evaluate_train=False, unread=unread)
+                                 metrics=(metrics.EXACT_MATCH, "accuracy"), evaluate_train=False, unread=unread)
     return trainable, model, translation
 
 
@@ -282,10 +282,10 @@ def translate(config, workdir) -> dict:
         timing["per_epoch"] = per_epoch
         cli.say(train.format_progress(epoch, epochs, row, per_epoch))
 
-    state, metrics = train.babysit(trainable, hparams, jax.random.key(config.train_seed), workdir,
+    state, curves = train.babysit(trainable, hparams, jax.random.key(config.train_seed), workdir,
                                    checkpoint_every=max(1, epochs // 3), on_compiled=compiled, on_epoch=progress,
                                    config=config.to_dict())
-    dev = np.asarray(metrics["dev_exact_match"], np.float64)
+    dev = np.asarray(curves["dev_exact_match"], np.float64)
     parameters = sum(int(np.size(leaf)) for leaf in jax.tree.leaves(state.params))
     summary = {"model": config.model, "parameters": parameters, "source_vocabulary": translation.source_vocabulary.size,
                "source_length": int(translation.dataset.train.inputs.source.shape[1]),

@@ -51,6 +51,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     **dict.fromkeys(['TriggerWordModel'], "trigger_word"),
     **dict.fromkeys(['Transformer', 'TransformerDecodingState', 'TransformerLM', 'TransformerLMState',
                      'transformer_decoding', 'transformer_lm_step'], "transformer"),
-    **dict.fromkeys(['EXACT_MATCH', 'AttentionTranslator', 'TranslatorState', 'translator_decoding'],
+    **dict.fromkeys(['AttentionTranslator', 'TranslatorState', 'translator_decoding'],
                     "attention_translator"),
 })

@@ -16,10 +16,8 @@ by the chain rule and beam search has something to search. The course's assignme
 feeds the post-attention LSTM only ``context⟨t⟩`` (its outputs are then conditionally independent
 given ``x``); ``feed_previous_output=False`` is that model.
 
-Exact match: with teacher forcing, every step's ``argmax`` equal to ``y⟨t⟩`` means greedy decoding
-(which feeds back those same argmaxes) writes exactly ``y``, and conversely; so :data:`EXACT_MATCH`
-measured on teacher-forced logits is greedy decoding's sequence accuracy (decoding as long as the
-targets, with no token it excludes ever an argmax), cheap enough for every epoch.
+Its training figure is :data:`dlcourse.metrics.EXACT_MATCH`: on teacher-forced logits, greedy
+decoding's sequence accuracy, cheap enough for every epoch.
 """
 
 from __future__ import annotations
@@ -30,28 +28,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from dlcourse.metrics import Metric, element_classes
 from dlcourse.nn.additive_attention import bahdanau_attention
 from dlcourse.nn.gated_recurrent import LSTM_GATES, LSTMState, lstm_step
-from dlcourse.nn.masked_means import guarded_divide
 from dlcourse.nn.recurrent_layers import LSTM, Bidirectional, state_and_input_weights_init
 
-__all__ = ["EXACT_MATCH", "AttentionTranslator", "TranslatorState", "translator_decoding"]
-
-
-def _exact_match_statistics(outputs, targets, weights):
-    predicted, truth = element_classes(outputs, targets, weights.shape)
-    real = weights != 0
-    axes = tuple(range(1, weights.ndim))
-    correct = jnp.all(~real | (predicted == truth), axis=axes)
-    counted = jnp.any(real, axis=axes)
-    return {"hits": jnp.sum(counted & correct).astype(jnp.float32), "count": jnp.sum(counted).astype(jnp.float32)}
-
-
-#: Fraction of sequences whose every real token is predicted right (logits ``[B, T, C]``, weights
-#: ``[B, T]``); on teacher-forced logits, greedy decoding's exact-match accuracy (module docstring).
-EXACT_MATCH = Metric("exact_match", "max", 0.0, 1.0, _exact_match_statistics,
-                     lambda stats: guarded_divide(stats["hits"], stats["count"]), fraction="correct")
+__all__ = ["AttentionTranslator", "TranslatorState", "translator_decoding"]
 
 
 class TranslatorState(NamedTuple):

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dlcourse import decoding, models
+from dlcourse import decoding, metrics, models
 
 SOURCE_VOCAB, TARGET_VOCAB = 9, 7
 
@@ -132,9 +132,9 @@ def test_exact_match_counts_whole_sequences_over_real_tokens():
     predicted = np.array([[1, 2, 3], [1, 2, 0], [1, 0, 3], [0, 0, 0]])
     weights = np.array([[1, 1, 1], [1, 1, 0], [1, 1, 1], [0, 0, 0]], np.float32)   # row 1's miss is padding
     logits = np.eye(5, dtype=np.float32)[predicted]
-    stats = models.EXACT_MATCH.statistics(logits, targets, weights)
+    stats = metrics.EXACT_MATCH.statistics(logits, targets, weights)
     assert float(stats["hits"]) == 2 and float(stats["count"]) == 3
-    assert float(models.EXACT_MATCH.value(stats)) == pytest.approx(2 / 3)
+    assert float(metrics.EXACT_MATCH.value(stats)) == pytest.approx(2 / 3)
 
 
 def test_bad_inputs_are_named(translator):
