@@ -329,9 +329,11 @@ def run_halving(build: Callable[[ml_collections.ConfigDict], Trainable],
             alive = list(meta["kept"])
             history = {int(k): v for k, v in meta["history"].items()}
             first_rung = latest + 1
-            if on_rung is not None:
+            if on_rung is not None:      # the kept trials' scores at that rung count, as when it ran
+                kept_scores = {i: history[i]["rungs"][-1]["score"] for i in alive
+                               if history[i]["rungs"] and history[i]["rungs"][-1]["score"] is not None}
                 on_rung(RungProgress(bracket, len(plan), latest, bracket.rung_epochs[latest], meta["trials"],
-                                     alive, meta["cutoff"], True, len(done), total, best_record(), 0.0,
+                                     alive, meta["cutoff"], True, len(done), total, best_record(kept_scores), 0.0,
                                      time.perf_counter() - start))
         for rung in range(first_rung, rungs if alive else 0):
             rung_start = time.perf_counter()
