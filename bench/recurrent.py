@@ -87,11 +87,9 @@ def token_arrays(args, seed: int = 0) -> dict[str, np.ndarray]:
     return {"x_train": x_train, "y_train": y_train, "x_dev": x_dev, "y_dev": y_dev}
 
 
-class DlcourseTraining:
+class DlcourseTraining(timing.SupervisedEpochs):
     def __init__(self, args, arrays):
-        import jax
-
-        from dlcourse import data, embeddings, models, optim, train
+        from dlcourse import data, embeddings, models, optim
 
         assert optim.optimizer_defaults("adam")["eps"] == ADAM_EPSILON
         # the same arrays through the library's own arrangement (checked equal, so both sides read the same)
@@ -105,25 +103,8 @@ class DlcourseTraining:
                                examples(arrays["x_dev"], arrays["y_dev"]))
         model = models.LanguageModel(args.vocab, embedding_size=args.embedding, hidden_size=args.hidden,
                                      num_layers=1, cell="lstm", pad_id=embeddings.PAD_ID)
-        self.trainable = train.supervised(
-            model, dataset, optimizer="adam",
-            hparams={"learning_rate": args.learning_rate, "beta1": BETA1, "beta2": BETA2},
-            epochs=1, batch_size=args.batch_size, loss="softmax", metrics=("perplexity",),
-            eval_batch_size=args.batch_size, evaluate_train=False)
-        self.hparams = self.trainable.default_hparams()
-        key = jax.random.key(0)
-        start = time.perf_counter()
-        init = train.compile_lowered(jax.jit(self.trainable.init).lower(self.hparams, key))
-        self.state = jax.block_until_ready(init(self.hparams, key))
-        self.epoch = train.compile_lowered(jax.jit(self.trainable.epoch).lower(self.state, self.hparams))
-        self.compile_seconds = time.perf_counter() - start
-        self.parameter_count = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(self.state.params))
-        self.jax = jax
-
-    def run(self) -> dict:
-        self.state, row = self.epoch(self.state, self.hparams)
-        row = self.jax.device_get(row)
-        return {"train_loss": float(row["train_loss"]), "dev_loss": float(row["dev_loss"])}
+        super().__init__(model, dataset, learning_rate=args.learning_rate, beta1=BETA1, beta2=BETA2,
+                         batch_size=args.batch_size)
 
 
 class TorchTraining:

@@ -1,7 +1,8 @@
 """Timing helpers shared by the benchmarks in ``bench/``: interleaved repeats, medians, compile
 clocks, device and machine descriptions, and the optional PyTorch import.
 
-JAX is imported only by the helpers that need it (:class:`CompileClock`, :func:`jax_device_text`),
+JAX is imported only by the helpers that need it (:class:`CompileClock`, :class:`SupervisedEpochs`,
+:func:`jax_device_text`),
 so the programs that must not pay for it (``bench/peers.py``, the parent of
 ``bench/sweep.py --whole-process``) can use the rest. Not part of the library and never run by
 the test suite.
@@ -58,6 +59,38 @@ class CompileClock:
     @property
     def compiles(self) -> int:
         return _totals["compiles"] - self._start["compiles"]
+
+
+class SupervisedEpochs:
+    """dlcourse's side of a token-prediction benchmark: ``model`` trained on ``dataset`` through
+    ``train.supervised`` (Adam, softmax loss, dev perplexity, one epoch per :meth:`run`), its init and
+    epoch compiled ahead (``compile_seconds``), ``parameter_count`` read from the initial state."""
+
+    def __init__(self, model, dataset, *, learning_rate: float, beta1: float, beta2: float, batch_size: int):
+        import jax
+        import numpy as np
+
+        from dlcourse import train
+
+        self.trainable = train.supervised(
+            model, dataset, optimizer="adam", hparams={"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2},
+            epochs=1, batch_size=batch_size, loss="softmax", metrics=("perplexity",), eval_batch_size=batch_size,
+            evaluate_train=False)
+        self.hparams = self.trainable.default_hparams()
+        key = jax.random.key(0)
+        start = time.perf_counter()
+        init = train.compile_lowered(jax.jit(self.trainable.init).lower(self.hparams, key))
+        self.state = jax.block_until_ready(init(self.hparams, key))
+        self.epoch = train.compile_lowered(jax.jit(self.trainable.epoch).lower(self.state, self.hparams))
+        self.compile_seconds = time.perf_counter() - start
+        self.parameter_count = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(self.state.params))
+        self.jax = jax
+
+    def run(self) -> dict:
+        """One epoch; its training and dev losses."""
+        self.state, row = self.epoch(self.state, self.hparams)
+        row = self.jax.device_get(row)
+        return {"train_loss": float(row["train_loss"]), "dev_loss": float(row["dev_loss"])}
 
 
 def median(values: Sequence[float]) -> float:

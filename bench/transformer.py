@@ -160,11 +160,9 @@ def sinusoids(length: int, d_model: int) -> np.ndarray:
 # ----- dlcourse ----------------------------------------------------------------------------------------
 
 
-class DlcourseTraining:
+class DlcourseTraining(timing.SupervisedEpochs):
     def __init__(self, work: Workload, args, arrays):
-        import jax
-
-        from dlcourse import data, models, train
+        from dlcourse import data, models
 
         def examples(split):
             x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
@@ -180,25 +178,8 @@ class DlcourseTraining:
             model = models.TransformerLM(args.vocab, **sizes)
         else:
             model = models.Transformer(args.vocab, args.vocab, **sizes)
-        self.trainable = train.supervised(
-            model, dataset, optimizer="adam",
-            hparams={"learning_rate": args.learning_rate, "beta1": BETA1, "beta2": BETA2},
-            epochs=1, batch_size=work.batch_size, loss="softmax", metrics=("perplexity",),
-            eval_batch_size=work.batch_size, evaluate_train=False)
-        self.hparams = self.trainable.default_hparams()
-        key = jax.random.key(0)
-        start = time.perf_counter()
-        init = train.compile_lowered(jax.jit(self.trainable.init).lower(self.hparams, key))
-        self.state = jax.block_until_ready(init(self.hparams, key))
-        self.epoch = train.compile_lowered(jax.jit(self.trainable.epoch).lower(self.state, self.hparams))
-        self.compile_seconds = time.perf_counter() - start
-        self.parameter_count = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(self.state.params))
-        self.jax = jax
-
-    def run(self) -> dict:
-        self.state, row = self.epoch(self.state, self.hparams)
-        row = self.jax.device_get(row)
-        return {"train_loss": float(row["train_loss"]), "dev_loss": float(row["dev_loss"])}
+        super().__init__(model, dataset, learning_rate=args.learning_rate, beta1=BETA1, beta2=BETA2,
+                         batch_size=work.batch_size)
 
 
 # ----- PyTorch -----------------------------------------------------------------------------------------
