@@ -431,8 +431,7 @@ def one_side(args) -> int:
     splits = bench_splits(config, args.steps, args.batch_size)
     model = convnets.make_model(config, splits.num_classes, splits.x_train.shape[1])
     if args.side == "torch":
-        torch = timing.import_torch()
-        timing.configure_torch(torch, args.torch_threads)
+        torch = timing.peer_torch(args.torch_threads)
         run = TorchRun(torch, model, splits, config, args.steps, args.batch_size, config.train_seed)
     else:
         run = DlcourseRun(model, splits, config, args.batch_size, args.steps, "epoch")
@@ -480,11 +479,7 @@ def main(argv=None) -> int:
         return one_side(args)
     if args.whole_process:
         return whole_process(args)
-    torch = timing.import_torch()
-    if torch is None:
-        print("PyTorch is not installed: nothing to compare against", file=sys.stderr)
-        return 3
-    timing.configure_torch(torch, args.torch_threads)
+    torch = timing.peer_torch(args.torch_threads)
     images = args.steps * args.batch_size
     print(f"# {', '.join(args.models)}: batch {args.batch_size}, {args.steps} Adam steps per run "
           f"({images:,} images), {args.image_size}x{args.image_size} inputs; widths "

@@ -275,8 +275,7 @@ def one_side(args) -> int:
     """One ``--whole-process`` child: build, compile and run one task on one side."""
     torch = None
     if args.side == "torch":
-        torch = timing.import_torch()
-        timing.configure_torch(torch, args.torch_threads)
+        torch = timing.peer_torch(args.torch_threads)
     if args.task == "train":
         config = bench_config(args)
         splits = yolo.load(config)
@@ -345,11 +344,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.side:
         return one_side(args)
-    torch = timing.import_torch()
-    if torch is None:
-        print("PyTorch is not installed: nothing to compare against", file=sys.stderr)
-        return 3
-    timing.configure_torch(torch, args.torch_threads)
+    torch = timing.peer_torch(args.torch_threads)
     import torchvision
 
     images = args.steps * args.batch_size

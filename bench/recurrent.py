@@ -159,8 +159,7 @@ def one_side(args) -> int:
     """One ``--whole-process`` child: data, model, compile and one run on one side."""
     arrays = token_arrays(args)
     if args.side == "torch":
-        torch = timing.import_torch()
-        timing.configure_torch(torch, args.torch_threads)
+        torch = timing.peer_torch(args.torch_threads)
         run = TorchTraining(torch, args, arrays)
     else:
         run = DlcourseTraining(args, arrays)
@@ -222,11 +221,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.side:
         return one_side(args)
-    torch = timing.import_torch()
-    if torch is None:
-        print("PyTorch is not installed: nothing to compare against", file=sys.stderr)
-        return 3
-    timing.configure_torch(torch, args.torch_threads)
+    torch = timing.peer_torch(args.torch_threads)
     import jax
 
     tokens = args.steps * args.batch_size * args.length

@@ -132,6 +132,17 @@ def import_torch():
     return torch
 
 
+def peer_torch(threads: int):
+    """PyTorch configured with ``threads`` intra-op threads (:func:`configure_torch`), the peer a
+    benchmark compares against; exits 3 with one line when it is not installed."""
+    torch = import_torch()
+    if torch is None:
+        print("PyTorch is not installed: nothing to compare against", file=sys.stderr)
+        raise SystemExit(3)
+    configure_torch(torch, threads)
+    return torch
+
+
 def torch_device(torch, name: str):
     """The torch device called ``name`` ('cpu', 'cuda', 'cuda:1', …); exits 2 if unavailable."""
     if name.startswith("cuda") and not torch.cuda.is_available():

@@ -281,11 +281,7 @@ class TorchTraining:
 
 def torch_setup(args):
     """``(torch, device)``; exits 3 when PyTorch is not installed."""
-    torch = timing.import_torch()
-    if torch is None:
-        print("PyTorch is not installed: nothing to compare against", file=sys.stderr)
-        raise SystemExit(3)
-    timing.configure_torch(torch, args.torch_threads)
+    torch = timing.peer_torch(args.torch_threads)
     return torch, timing.torch_device(torch, args.torch_device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
