@@ -384,11 +384,7 @@ def main(argv=None) -> int:
     print("\nabove 1: dlcourse is faster; training = shuffle, steps, dev batch, host read (loss: first run → last);"
           "\nNMS = one batched call and a host read of the kept counts; compile excluded")
     if args.whole_process:
-        table = whole_process(args)
-        print()
-        print(timing.table(["whole process", "dlcourse s", "PyTorch s", "PyTorch s / dlcourse s"], table))
-        print("\nseconds = one fresh process, spawn to exit (imports, data, build, compile, one run); above 1: "
-              "dlcourse is faster")
+        timing.print_whole_process(whole_process(args))
     return 0
 
 

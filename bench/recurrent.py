@@ -248,11 +248,7 @@ def main(argv=None) -> int:
     print(f"\nabove 1: dlcourse is faster; a run = shuffle, steps, dev batch, host read; compile excluded; "
           f"log |V| = {np.log(args.vocab):.3f}")
     if args.whole_process:
-        table = whole_process(args)
-        print()
-        print(timing.table(["whole process", "dlcourse s", "PyTorch s", "PyTorch s / dlcourse s"], [table]))
-        print("\nseconds = one fresh process, spawn to exit (imports, data, build, compile, one run); above 1: "
-              "dlcourse is faster")
+        timing.print_whole_process([whole_process(args)])
     return 0
 
 

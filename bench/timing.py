@@ -201,3 +201,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
         parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
         lines.append("  ".join(parts))
     return "\n".join(lines)
+
+
+def print_whole_process(rows: Sequence[Sequence[object]]) -> None:
+    """Prints the whole-process table (one row per workload: name, dlcourse s, PyTorch s, ratio) and
+    what its seconds mean."""
+    print()
+    print(table(["whole process", "dlcourse s", "PyTorch s", "PyTorch s / dlcourse s"], rows))
+    print("\nseconds = one fresh process, spawn to exit (imports, data, build, compile, one run); above 1: "
+          "dlcourse is faster")

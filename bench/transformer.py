@@ -510,11 +510,7 @@ def main(argv=None) -> int:
                         f"{timing.torch_device_text(torch, device)}")
             print(f"plot: {path}")
     if args.whole_process:
-        table = whole_process(args)
-        print()
-        print(timing.table(["whole process", "dlcourse s", "PyTorch s", "PyTorch s / dlcourse s"], table))
-        print("\nseconds = one fresh process, spawn to exit (imports, data, build, compile, one run); above 1: "
-              "dlcourse is faster")
+        timing.print_whole_process(whole_process(args))
     print(f"# total {time.perf_counter() - start:.0f} s; machine now: {timing.machine_text()}")
     return 0
 
