@@ -139,6 +139,7 @@ def numeric_hparams(config) -> tuple[dict[str, float], dict[str, str]]:
 
 
 def build_with_data(config) -> tuple[train.Trainable, models.LanguageModel | models.TransformerLM, NameData]:
+    models.check_sampling_settings(config.samples, config.max_sample_length, config.temperature, config.top_k)
     names = NameData(config)
     model = make_model(config, names.vocabulary.size, names.length)
     hparams, unread = numeric_hparams(config)
@@ -154,9 +155,6 @@ def build(config: ml_collections.ConfigDict) -> train.Trainable:
 
 def sample_names(model, params, vocabulary, config) -> list[str]:
     """``config.samples`` names drawn from the trained model (module docstring)."""
-    if config.samples < 1 or config.max_sample_length < 1 or config.top_k < 0 or config.temperature < 0:
-        raise ValueError(f"need samples >= 1, max_sample_length >= 1, top_k >= 0, temperature >= 0; got "
-                         f"{config.samples}, {config.max_sample_length}, {config.top_k}, {config.temperature}")
     key, excluded = jax.random.key(config.sample_seed), (embeddings.PAD_ID, embeddings.UNK_ID)
     rows = models.sample_from_language_model(
         model, params, config.samples, key, config.max_sample_length, eos_id=embeddings.EOS_ID,

@@ -143,6 +143,7 @@ def unigram_perplexity(train_examples: data.Examples, examples: data.Examples, v
 def build_with_data(config) -> tuple[train.Trainable, models.LanguageModel, SentenceData]:
     if config.cell not in models.RECURRENT_CELLS:
         raise ValueError(f"cell must be one of {sorted(models.RECURRENT_CELLS)}; got {config.cell!r}")
+    models.check_sampling_settings(config.samples, config.max_sample_length, config.temperature, config.top_k)
     sentences = SentenceData(config)
     model = models.LanguageModel(sentences.vocabulary.size, embedding_size=config.embedding_size,
                                  hidden_size=config.hidden_size, num_layers=config.num_layers, cell=config.cell,
@@ -159,9 +160,6 @@ def build(config: ml_collections.ConfigDict) -> train.Trainable:
 
 def sample_sentences(model, params, vocabulary, config) -> list[str]:
     """``config.samples`` sentences drawn from the trained model (module docstring)."""
-    if config.samples < 1 or config.max_sample_length < 1 or config.top_k < 0 or config.temperature < 0:
-        raise ValueError(f"need samples >= 1, max_sample_length >= 1, top_k >= 0, temperature >= 0; got "
-                         f"{config.samples}, {config.max_sample_length}, {config.top_k}, {config.temperature}")
     rows = models.sample_from_language_model(
         model, params, config.samples, jax.random.key(config.sample_seed), config.max_sample_length,
         eos_id=embeddings.EOS_ID, pad_id=embeddings.PAD_ID, temperature=config.temperature,

@@ -118,6 +118,15 @@ def language_model_step(model: LanguageModel, variables: Any) -> Callable[[Any, 
     return step
 
 
+def check_sampling_settings(samples: int, max_sample_length: int, temperature: float, top_k: int) -> None:
+    """Raises ``ValueError`` (naming the language-model programs' config keys) unless ``samples`` ≥ 1,
+    ``max_sample_length`` ≥ 1, ``top_k`` ≥ 0 (0: every token) and ``temperature`` ≥ 0; a program calls
+    it before training, so bad settings are refused before the work rather than after it."""
+    if samples < 1 or max_sample_length < 1 or top_k < 0 or temperature < 0:
+        raise ValueError(f"need samples >= 1, max_sample_length >= 1, top_k >= 0, temperature >= 0; got "
+                         f"{samples}, {max_sample_length}, {top_k}, {temperature}")
+
+
 def sample_from_language_model(model: Any, params: Any, count: int, key: jax.Array, max_length: int, *,
                                eos_id: int, pad_id: int, temperature: float = 1.0, top_k: Optional[int] = None,
                                excluded_tokens: tuple[int, ...] = ()) -> list[np.ndarray]:
@@ -129,6 +138,7 @@ def sample_from_language_model(model: Any, params: Any, count: int, key: jax.Arr
     from dlcourse.decoding.sampling import sample_sequences
     from dlcourse.models.transformer import TransformerLM, transformer_lm_step
 
+    check_sampling_settings(count, max_length, temperature, top_k or 0)
     if isinstance(model, TransformerLM):
         step, state = transformer_lm_step(model, {"params": params}, count, max_length)
     else:

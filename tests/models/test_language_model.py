@@ -106,3 +106,10 @@ def test_a_tiny_model_trains_through_the_supervised_builder_with_token_masks():
     log_p = decoding.sequence_log_probability(logits, examples.targets, examples.mask)
     np.testing.assert_allclose(curve[-1], np.exp(-np.sum(log_p) / np.sum(examples.mask)), rtol=1e-4)
     np.testing.assert_allclose(curve[-1], np.exp(metrics["dev_loss"][-1]), rtol=1e-4)
+
+
+@pytest.mark.parametrize("settings", [(0, 20, 1.0, 0), (5, 0, 1.0, 0), (5, 20, -0.5, 0), (5, 20, 1.0, -1)])
+def test_sampling_settings_outside_their_ranges_are_refused(settings):
+    with pytest.raises(ValueError, match="need samples >= 1, max_sample_length >= 1, top_k >= 0, temperature >= 0"):
+        models.check_sampling_settings(*settings)
+    models.check_sampling_settings(1, 1, 0.0, 0)       # the smallest accepted: greedy, every token
