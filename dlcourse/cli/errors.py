@@ -12,8 +12,13 @@ environment variable ``DLCOURSE_TRACEBACK=1`` to see the full traceback instead 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from typing import Callable
 
@@ -46,6 +51,39 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _raise_sigint_later() -> None:
+    time.sleep(0.05)
+    signal.raise_signal(signal.SIGINT)
+
+
+def _on_sigint(signum, frame) -> None:
+    """Raises ``KeyboardInterrupt``, unless the signal landed inside a garbage-collector callback (JAX
+    registers one), where Python would print the exception as "ignored" and carry on: then the signal
+    is raised again shortly, from a helper thread, outside the collection."""
+    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks:
+            threading.Thread(target=_raise_sigint_later, daemon=True).start()
+            return
+        frame = frame.f_back
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _ctrl_c_outside_garbage_collection():
+    """:func:`_on_sigint` as the SIGINT handler while the program runs, where Python's default one is
+    in place (not where SIGINT is ignored, or handled by someone else)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def guarded(program: str, body: Callable[[], int | None], interrupted: Callable[[], str] | None = None) -> int:
     """Runs ``body()`` and returns its exit status; every failure becomes one line on stderr.
 
@@ -55,10 +93,12 @@ def guarded(program: str, body: Callable[[], int | None], interrupted: Callable[
       interrupted: returns the text printed on Ctrl-C (e.g. how to resume).
     """
     if os.environ.get("DLCOURSE_TRACEBACK"):
-        status = body()
+        with _ctrl_c_outside_garbage_collection():
+            status = body()
         return 0 if status is None else int(status)
     try:
-        status = body()
+        with _ctrl_c_outside_garbage_collection():
+            status = body()
         return 0 if status is None else int(status)
     except KeyboardInterrupt:
         sys.stdout.flush()

@@ -133,6 +133,14 @@ def train_one(name: str, trainable, config, workdir: str | None, *, babysit: boo
     return {"experiment": name, **result.summary, "config": config.to_dict()}
 
 
+def _has_checkpoints(workdir: str) -> bool:
+    """Whether a program babysat a run into ``workdir`` (e.g. from its own ``main``): a rerun resumes it."""
+    from dlcourse.train.babysitting import CHECKPOINT_DIR
+
+    folder = os.path.join(workdir, CHECKPOINT_DIR)
+    return os.path.isdir(folder) and bool(os.listdir(folder))
+
+
 def run_experiment(get_config: Callable[[], Any], build: Callable[[Any], Any] | None = None, *,
                    compare: Callable[[Any, str | None], Mapping] | None = None,
                    main: Callable[[Any, str | None], Mapping] | None = None, babysit: bool = False,
@@ -204,7 +212,7 @@ def run_experiment(get_config: Callable[[], Any], build: Callable[[Any], Any] | 
         return 0
 
     def interrupted():
-        if state["babysitting"] and state["workdir"]:
+        if state["workdir"] and (state["babysitting"] or _has_checkpoints(state["workdir"])):
             return ("interrupted; run the same command again to resume from the last checkpoint in "
                     f"{state['workdir']}")
         return "interrupted; nothing was recorded"
